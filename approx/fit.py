@@ -1,0 +1,250 @@
+"""Fit a polynomial to a target on [a, b] and certify its error.
+
+:func:`fit` is the library form of ``approx fit``.  It maps [a, b] onto
+t in [-1, 1], runs the chosen method on g(t) = f(x(t)), and reports for p
+and p' the located sup norm, a certified bound (:mod:`approx.certify`) and the
+RMS error.  On a symmetric interval a known symmetry of the target
+(:class:`approx.targets.Symmetry`) is imposed exactly: the method fits
+f - (offset + slope x), the coefficients of the wrong parity are set to 0,
+and the linear part is added back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+from numpy.polynomial import chebyshev as C
+
+from approx.approximation import Approximation, ErrorFigures, FixedPoint
+from approx.certify import certified_bound
+from approx.errors import FitError, UnknownNameError
+from approx.exact_series import derivative, mp_horner, to_power
+from approx.methods import METHODS
+from approx.sup_norm import max_error as located_max_error, mp_error, rms_error
+from approx.targets import Target, get_target
+
+__all__ = ["fit", "default_name", "MAX_DEGREE", "METHODS"]
+
+MAX_DEGREE = 31
+MAX_FRAC_BITS = 62
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def default_name(func: str, method: str, degree: int, interval, frac_bits: int | None = None) -> str:
+    """Registry name such as ``sigmoid-chebyshev-3[-8,8]`` (``-q16`` appended for 16 fractional bits)."""
+    a, b = interval
+    name = f"{func}-{method}-{degree}[{_fmt(a)},{_fmt(b)}]"
+    return name if frac_bits is None else f"{name}-q{frac_bits}"
+
+
+def _check_interval(interval) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise FitError(f"interval must be two numbers A B, got {interval!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise FitError(f"interval [{a}, {b}] is not finite; give finite bounds A < B")
+    if a >= b:
+        raise FitError(f"interval [{a}, {b}] is empty; give bounds with A < B")
+    if max(abs(a), abs(b)) > 1e3:
+        raise FitError(f"interval [{a}, {b}] reaches beyond |x| = 1000, where the targets saturate; narrow it")
+    return a, b
+
+
+def _check_degree(degree) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 0 <= degree <= MAX_DEGREE:
+        raise FitError(f"degree must be a whole number from 0 to {MAX_DEGREE}, got {degree!r}")
+    return int(degree)
+
+
+def _lsq_points(points, weights, a: float, b: float, degree: int):
+    if points is None:
+        if weights is not None:
+            raise FitError("weights need points: give both")
+        return None, None
+    x = np.asarray(points, dtype=np.float64).ravel()
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise FitError("points must be a non-empty list of finite numbers")
+    if x.min() < a or x.max() > b:
+        raise FitError(f"points reach [{x.min()}, {x.max()}], outside the interval [{a}, {b}]; "
+                       "widen the interval or drop those points")
+    if np.unique(x).size < degree + 1:
+        raise FitError(f"degree {degree} needs at least {degree + 1} distinct points, got {np.unique(x).size}")
+    w = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64).ravel()
+        if w.shape != x.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise FitError(f"weights must be {x.size} positive finite numbers, one per point")
+    return (2.0 * x - a - b) / (b - a), w
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fit:
+    kind: str
+    coef: np.ndarray
+    reference: np.ndarray | None  # minimax reference points in t
+
+
+def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, points, weights) -> _Fit:
+    mid, half = (a + b) / 2, (b - a) / 2
+    sym = target.symmetry
+    use_sym = sym is not None and a == -b and points is None and not (sym.slope != 0 and degree < 1)
+    offset, slope = (sym.offset, sym.slope) if use_sym else (0.0, 0.0)
+
+    def g(t):
+        x = mid + half * t
+        return target.np(x) - (offset + slope * x)
+
+    module = METHODS[method]
+    reference = None
+    if method == "minimax":
+        coef, reference = module.fit(g, degree, parity=sym.parity if use_sym else None)
+    elif method == "lsq":
+        coef = module.fit(g, degree, points=points, weights=weights)
+    else:
+        coef = module.fit(g, degree)
+    coef = np.array(coef, dtype=np.float64)
+    if use_sym:
+        wrong = 0 if sym.parity == "odd" else 1
+        coef[wrong::2] = 0.0
+        coef[0] += offset
+        if degree >= 1:
+            coef[1] += slope * half
+    return _Fit(module.KIND, coef, reference)
+
+
+def _figures(target: Target, np_poly, power: list[Fraction], a: float, b: float, degree: int) -> ErrorFigures:
+    located, _ = located_max_error(target, np_poly, lambda t: mp_horner(power, t), a, b, degree)
+    cert = certified_bound(target, power, a, b)
+    return ErrorFigures(max_error=max(located, cert.lower), error_bound=cert.bound,
+                        rms_error=rms_error(target, np_poly, a, b))
+
+
+def _dvp_lower_bound(target: Target, power: list[Fraction], a: float, b: float, reference: np.ndarray) -> float:
+    """De la Vallee Poussin: min |e| on a reference where e alternates in sign, else 0."""
+    errs = mp_error(target, lambda t: mp_horner(power, t), a, b, reference)
+    signs = [mpmath.sign(e) for e in errs]
+    if any(s == 0 for s in signs) or any(s1 == s2 for s1, s2 in zip(signs, signs[1:])):
+        return 0.0
+    low = min(abs(e) for e in errs)
+    f = float(low)
+    return f if mpmath.mpf(f) <= low else float(np.nextafter(f, -np.inf))
+
+
+def _evaluate(target: Target, name: str | None, method: str, degree: int, a: float, b: float,
+              result: _Fit, frac_bits: int | None) -> Approximation:
+    approx = Approximation(name="", func=target.name, method=method, degree=degree, domain=(a, b),
+                           kind=result.kind, coef=result.coef, errors=ErrorFigures(0.0, 0.0, 0.0))
+    in_t = approx.series_in_t()
+    power = approx.power_coef_t()
+    errors = _figures(target, in_t, power, a, b, degree)
+    deriv_errors = None
+    d_target = target.derivative
+    if d_target is not None:
+        scale = Fraction(2) / (Fraction(b) - Fraction(a))  # dt/dx
+        d_power = [scale * v for v in derivative(power)]
+        deriv_errors = _figures(d_target, in_t.deriv() * (2.0 / (b - a)), d_power, a, b, max(degree - 1, 0))
+    lower = None
+    if result.reference is not None:
+        # the reference lies in [0, 1] for a parity fit: the error there is the same
+        lower = _dvp_lower_bound(target, power, a, b, result.reference)
+    fixed = None
+    if frac_bits is not None:
+        ints = tuple(round(v * 2**frac_bits) for v in power)
+        q_power = [Fraction(q, 2**frac_bits) for q in ints]
+        q_series = C.Chebyshev(C.poly2cheb(np.array([float(v) for v in q_power])))
+        q_err = _figures(target, q_series, q_power, a, b, degree)
+        fixed = FixedPoint(frac_bits, ints, q_err.max_error, q_err.error_bound)
+    return dataclasses.replace(
+        approx, name=name or default_name(target.name, method, degree, (a, b), frac_bits),
+        errors=errors, derivative_errors=deriv_errors, minimax_lower_bound=lower, fixed_point=fixed)
+
+
+def fit(func: str | Target, degree: int | None = None, *, method: str = "chebyshev", interval=None,
+        max_error: float | None = None, frac_bits: int | None = None, points=None, weights=None,
+        name: str | None = None) -> Approximation:
+    """Fit a polynomial to ``func`` on an interval and certify its error.
+
+    Parameters
+    ----------
+    func : str or Target
+        ``sigmoid``, ``tanh``, ``swish``, ``sigmoid_prime``, ``tanh_prime``,
+        ``swish_prime`` or a registered / entry-point target.
+    degree : int, optional
+        0 to 31.  Exactly one of ``degree`` and ``max_error`` is given.
+    method : {"chebyshev", "legendre", "lsq", "minimax"}
+        Chebyshev interpolation (default), Legendre L2 projection, discrete
+        least squares, or best uniform approximation (Remez).
+    interval : (float, float), optional
+        [a, b]; default the target's (sigmoid, swish: [-8, 8]; tanh: [-4, 4]).
+    max_error : float, optional
+        Fit the smallest degree whose certified error bound is at most this.
+    frac_bits : int, optional
+        Also round the power coefficients in t to multiples of 2^-frac_bits
+        and certify the rounded polynomial (1 to 62).
+    points, weights : array_like, shape (m,), optional
+        For ``lsq``: sample points in x inside the interval, and positive weights.
+    name : str, optional
+        Registry name; default :func:`default_name`.
+
+    Returns
+    -------
+    Approximation
+
+    Raises
+    ------
+    UnknownNameError
+        For an unknown function or method.
+    FitError
+        For a degree, interval, points, weights, frac_bits or max_error out of
+        range, or a max_error no degree up to 31 reaches.
+    """
+    target = func if isinstance(func, Target) else get_target(func)
+    if method not in METHODS:
+        raise UnknownNameError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+    a, b = _check_interval(target.default_interval if interval is None else interval)
+    if (degree is None) == (max_error is None):
+        raise FitError("give exactly one of degree and max_error")
+    if frac_bits is not None and (isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer))
+                                  or not 1 <= frac_bits <= MAX_FRAC_BITS):
+        raise FitError(f"frac_bits must be a whole number from 1 to {MAX_FRAC_BITS}, got {frac_bits!r}")
+    if method != "lsq" and (points is not None or weights is not None):
+        raise FitError("points and weights go with method lsq only")
+    if degree is not None:
+        degree = _check_degree(degree)
+        points, weights = _lsq_points(points, weights, a, b, degree)
+        return _evaluate(target, name, method, degree, a, b,
+                         _fit_degree(target, method, degree, a, b, points, weights), frac_bits)
+    return _fit_to_error(target, method, float(max_error), a, b, points, weights, frac_bits, name)
+
+
+def _fit_to_error(target, method, goal, a, b, points, weights, frac_bits, name) -> Approximation:
+    if not (math.isfinite(goal) and goal > 0):
+        raise FitError(f"max_error must be a positive number, got {goal!r}")
+    previous_lower = math.inf
+    best = math.inf
+    for degree in range(MAX_DEGREE + 1):
+        pts, w = _lsq_points(points, weights, a, b, degree)
+        result = _fit_degree(target, method, degree, a, b, pts, w)
+        candidate = Approximation(name="", func=target.name, method=method, degree=degree, domain=(a, b),
+                                  kind=result.kind, coef=result.coef, errors=ErrorFigures(0.0, 0.0, 0.0))
+        power = candidate.power_coef_t()
+        located, _ = located_max_error(target, candidate.series_in_t(),
+                                       lambda t: mp_horner(power, t), a, b, degree)
+        best = min(best, located)
+        if located <= goal:
+            approx = _evaluate(target, name, method, degree, a, b, result, frac_bits)
+            if approx.errors.error_bound <= goal:
+                proven = None if method != "minimax" else bool(degree == 0 or previous_lower > goal)
+                return dataclasses.replace(approx, max_error_goal=goal, proven_minimal=proven)
+        if result.reference is not None:
+            previous_lower = _dvp_lower_bound(target, power, a, b, result.reference)
+    raise FitError(f"no degree up to {MAX_DEGREE} reaches max error {goal:g} with method {method} on "
+                   f"[{a:g}, {b:g}] (smallest error reached: {best:.3g}); raise the goal or narrow the interval")

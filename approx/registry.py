@@ -1,0 +1,169 @@
+"""The registry file: fitted approximations persisted as JSON.
+
+Format (schema version 1)::
+
+    {"schema": "approx-registry", "schema_version": 1,
+     "activations": {NAME: <Approximation.to_dict()>, ...}}
+
+The file is ``./approx-registry.json`` unless a path is given (``--registry``)
+or the environment variable ``APPROX_REGISTRY`` names one.  Every change is a
+read-modify-write under an exclusive ``fcntl.flock`` on ``PATH.lock``, and the
+new content is written to a temporary file in the same folder, flushed,
+fsync'ed and renamed over the old one (``os.replace`` is atomic on POSIX), so
+concurrent writers lose nothing and a crash never leaves a half-written file.
+A file that is not valid JSON, not an approx registry, or of a newer schema is
+reported and never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from approx.approximation import Approximation
+from approx.errors import RegistryError, UnknownNameError
+
+__all__ = ["Registry", "default_path", "ENV_VAR", "DEFAULT_FILENAME", "SCHEMA_VERSION"]
+
+ENV_VAR = "APPROX_REGISTRY"
+DEFAULT_FILENAME = "approx-registry.json"
+SCHEMA = "approx-registry"
+SCHEMA_VERSION = 1
+
+
+def default_path() -> Path:
+    """``$APPROX_REGISTRY`` if set and non-empty, else ``./approx-registry.json``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_FILENAME)
+
+
+class Registry:
+    """A JSON registry file of fitted approximations.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The file; default :func:`default_path`.  It need not exist yet.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_path()
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.path)!r})"
+
+    # -- reading ------------------------------------------------------------
+    def _read(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise RegistryError(f"cannot read registry {self.path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RegistryError(f"registry {self.path} is not valid JSON (line {exc.lineno}): fix or move it, "
+                                f"or choose another file with --registry") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(
+                data.get("activations"), dict):
+            raise RegistryError(f"{self.path} is not an approx registry file; choose another with --registry")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise RegistryError(f"registry {self.path} has schema version {version!r}, this toolkit reads "
+                                f"up to {SCHEMA_VERSION}; upgrade approx or choose another file")
+        return data["activations"]
+
+    def names(self) -> list[str]:
+        """Sorted names of the stored approximations.
+
+        Raises
+        ------
+        RegistryError
+            If the file is corrupt, foreign or of a newer schema.
+        """
+        return sorted(self._read())
+
+    def get(self, name: str) -> Approximation:
+        """The approximation stored as ``name``.
+
+        Raises
+        ------
+        UnknownNameError
+            If there is none; RegistryError if the file or the entry is corrupt.
+        """
+        entries = self._read()
+        if name not in entries:
+            known = ", ".join(sorted(entries)) or "none yet; create one with approx fit"
+            raise UnknownNameError(f"no activation named {name!r} in registry {self.path} (stored: {known})")
+        try:
+            return Approximation.from_dict(entries[name])
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise RegistryError(f"entry {name!r} of registry {self.path} is corrupt; remove it with "
+                                f"approx remove and fit it again") from None
+
+    def items(self) -> list[Approximation]:
+        """Every stored approximation, sorted by name."""
+        return [self.get(name) for name in self.names()]
+
+    # -- writing ------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self):
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(f"{self.path}.lock", "a")
+        except OSError as exc:
+            raise RegistryError(f"cannot write registry {self.path}: {exc.strerror}") from None
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, entries: dict) -> None:
+        data = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "activations": entries}
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1, sort_keys=True)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def add(self, approximation: Approximation) -> None:
+        """Store ``approximation`` under its name, replacing an entry of that name.
+
+        Raises
+        ------
+        RegistryError
+            If the existing file is corrupt or foreign (it is left untouched),
+            or cannot be written.
+        """
+        with self._locked():
+            entries = self._read()
+            entries[approximation.name] = approximation.to_dict()
+            self._write(entries)
+
+    def remove(self, name: str) -> None:
+        """Delete the entry ``name``.
+
+        Raises
+        ------
+        UnknownNameError
+            If there is no such entry; RegistryError as for :meth:`add`.
+        """
+        with self._locked():
+            entries = self._read()
+            if name not in entries:
+                raise UnknownNameError(f"no activation named {name!r} in registry {self.path}")
+            del entries[name]
+            self._write(entries)

@@ -1,0 +1,69 @@
+"""``approx plot``: f, p and f - p over the interval, with the certified bound marked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+
+from approx.errors import ApproxError
+from approx.registry import Registry
+from approx.targets import get_target
+from cli.app import approx, registry_option
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ApproxError("approx plot needs matplotlib: pip install 'approx[plot]' (or pip install matplotlib)") \
+            from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@approx.command("plot")
+@click.argument("name")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file (.png, .pdf, .svg).")
+@registry_option
+def plot_command(name, output, registry):
+    """Plot f and the polynomial NAME, and their difference with the certified bound."""
+    a = Registry(registry).get(name)
+    plt = _pyplot()
+    target = get_target(a.func)
+    x = np.linspace(*a.domain, 2001)
+    f, p = target.np(x), a(x)
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 6), constrained_layout=True)
+    top.plot(x, f, label=a.func)
+    top.plot(x, p, "--", label=f"{a.method}, degree {a.degree}")
+    top.set_ylabel("value")
+    top.legend()
+    top.set_title(a.name)
+    bottom.plot(x, f - p, color="C2", label="f - p")
+    for sign in (1, -1):
+        bottom.axhline(sign * a.errors.error_bound, color="C3", ls=":",
+                       label="certified bound" if sign == 1 else None)
+    bottom.set_xlabel("x")
+    bottom.set_ylabel("error")
+    bottom.legend()
+    out = Path(output)
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
+    os.close(fd)
+    try:
+        try:
+            fig.savefig(tmp, format=fmt)
+        except ValueError as exc:
+            raise ApproxError(f"cannot write {out}: {exc}; use .png, .pdf or .svg") from None
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    click.echo(f"wrote {out}")

@@ -1,0 +1,1 @@
+"""mpc: additive secret sharing and secure gates evaluating registry polynomials (issue 5)."""
