@@ -13,6 +13,7 @@ is tight when every extremum is bracketed (a certified upper bound comes from
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import mpmath
@@ -31,7 +32,7 @@ def _grid(lo: float, hi: float, size: int) -> np.ndarray:
 
 
 def local_extrema(err: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
-                  size: int = 2000, iterations: int = 60) -> tuple[np.ndarray, np.ndarray]:
+                  size: int = 2000, iterations: int = 45) -> tuple[np.ndarray, np.ndarray]:
     """Points where |err| has a local maximum on [lo, hi], and err there.
 
     Parameters
@@ -135,6 +136,11 @@ def _round_down(x) -> float:
     return f if mpmath.mpf(f) <= x else float(np.nextafter(f, -np.inf))
 
 
+@functools.lru_cache(maxsize=8)
+def _gauss_legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(nodes)
+
+
 def rms_error(target, np_poly: Callable, a: float, b: float, nodes: int = 512) -> float:
     """Root mean square of f - p over [a, b] (uniform measure).
 
@@ -146,6 +152,6 @@ def rms_error(target, np_poly: Callable, a: float, b: float, nodes: int = 512) -
     -------
     float
     """
-    t, w = np.polynomial.legendre.leggauss(nodes)
+    t, w = _gauss_legendre(nodes)
     e = target.np((a + b) / 2 + (b - a) / 2 * t) - np_poly(t)
     return float(np.sqrt(np.dot(w, e * e) / 2.0))

@@ -13,10 +13,17 @@ targets.  On [-8, 8] and degree 3 it gives the sigmoid cubic
 0.5 + 0.15012 x - 0.0015930 x^3 of Kim et al., BMC Medical Genomics 11 (2018).
 """
 
+import functools
+
 import numpy as np
 from numpy.polynomial import legendre as L
 
 KIND = "legendre"
+
+
+@functools.lru_cache(maxsize=32)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return L.leggauss(n)
 
 
 def fit(g, degree: int) -> np.ndarray:
@@ -33,6 +40,6 @@ def fit(g, degree: int) -> np.ndarray:
     -------
     ndarray, shape (n + 1,)
     """
-    nodes, weights = L.leggauss(degree + 128)
+    nodes, weights = _gauss_legendre(degree + 128)
     vander = L.legvander(nodes, degree)
     return (vander.T @ (weights * g(nodes))) * (np.arange(degree + 1) + 0.5)

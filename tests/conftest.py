@@ -1,0 +1,31 @@
+"""Shared hypothesis settings and strategies."""
+
+import functools
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+
+from approx import fit
+
+settings.register_profile("default", deadline=None, max_examples=15,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+FUNCS = ("sigmoid", "tanh", "swish", "sigmoid_prime", "tanh_prime", "swish_prime")
+METHODS = ("chebyshev", "legendre", "lsq", "minimax")
+
+
+@st.composite
+def intervals(draw):
+    """Random intervals: half of them symmetric (where fits use the targets' parity)."""
+    if draw(st.booleans()):
+        b = draw(st.floats(0.5, 8.0))
+        return (-b, b)
+    a = draw(st.floats(-8.0, 6.0))
+    return (a, a + draw(st.floats(0.5, 10.0)))
+
+
+@functools.lru_cache(maxsize=None)
+def cached_fit(func, degree, method, interval):
+    """fit() memoised, so that several properties can share one fit."""
+    return fit(func, degree, method=method, interval=interval)
