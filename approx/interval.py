@@ -96,7 +96,7 @@ class Interval:
 
     def __mul__(self, other) -> "Interval":
         o = self._coerce(other)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             p1, p2, p3, p4 = self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi
         # NaN only comes from 0 * inf, an end that is exactly 0, whose other products
         # include 0 as well: fmin / fmax, which skip NaN, still enclose the product
@@ -116,7 +116,7 @@ class Interval:
         """
         if np.any((self.lo <= 0) & (self.hi >= 0)):
             raise ZeroDivisionError("interval reciprocal of an interval containing 0")
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             return Interval._make(_down(1.0 / self.hi), _up(1.0 / self.lo))
 
     def __truediv__(self, other) -> "Interval":

@@ -11,9 +11,13 @@ _METHOD_TEXT = {"chebyshev": "Chebyshev interpolation", "legendre": "Legendre L2
 def _polynomial_text(coef, var: str) -> str:
     terms = []
     for k, c in enumerate(coef):
+        if c == 0 and (k > 0 or len(coef) > 1):
+            continue  # exact zeros (from symmetry) are left out
         power = "" if k == 0 else (f" {var}" if k == 1 else f" {var}^{k}")
         sign = "-" if c < 0 else "+"
         terms.append((sign, f"{abs(c):.10g}{power}"))
+    if not terms:
+        return "0"
     first_sign, first = terms[0]
     text = ("-" if first_sign == "-" else "") + first
     return text + "".join(f" {s} {t}" for s, t in terms[1:])

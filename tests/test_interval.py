@@ -18,7 +18,8 @@ def pair(draw_a, draw_b):
 
 
 def contains(iv: Interval, value: Fraction) -> bool:
-    return Fraction(float(iv.lo)) <= value <= Fraction(float(iv.hi))
+    lo, hi = float(iv.lo), float(iv.hi)  # an infinite end (overflow) contains everything beyond it
+    return (lo == -np.inf or Fraction(lo) <= value) and (hi == np.inf or value <= Fraction(hi))
 
 
 @given(finite, finite, finite, finite, st.floats(0, 1), st.floats(0, 1))

@@ -1,0 +1,127 @@
+"""The approx command: output, JSON fields, registry options, and one-line errors with status 2."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from approx import Registry, fit
+from cli import approx
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("APPROX_REGISTRY", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(approx, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+JSON_FIELDS = {"name", "func", "method", "degree", "interval", "coefficients", "basis", "max_error",
+               "error_bound", "rms_error", "derivative"}
+
+
+def test_fit_prints_table_and_saves(run, tmp_path):
+    result = run("fit", "--func", "sigmoid", "--degree", "3")
+    assert result.exit_code == 0
+    assert "sigmoid-chebyshev-3[-8,8]" in result.output and "error_bound" in result.output
+    assert Registry(tmp_path / "approx-registry.json").names() == ["sigmoid-chebyshev-3[-8,8]"]
+
+
+def test_fit_json_has_the_documented_fields(run):
+    result = run("fit", "--func", "tanh", "--degree", "5", "--method", "minimax", "--json", "--no-save",
+                 "--frac-bits", "16")
+    d = json.loads(result.output)
+    assert JSON_FIELDS <= set(d)
+    assert d["interval"] == [-4.0, 4.0]
+    assert set(d["basis"]) >= {"kind", "domain", "coefficients"}
+    assert set(d["derivative"]) >= {"coefficients", "max_error", "error_bound"}
+    ref = fit("tanh", 5, method="minimax")
+    assert d["coefficients"] == ref.coefficients.tolist()
+    assert d["error_bound"] >= d["max_error"]
+    q = np.array(d["fixed_point"]["integers"]) * 2.0**-16
+    assert np.max(np.abs(q - np.array(d["fixed_point"]["coefficients"]))) == 0
+    assert d["fixed_point"]["error_bound"] >= d["max_error"] * (1 - 1e-12)
+    assert not os.path.exists("approx-registry.json")
+
+
+def test_max_error_picks_smallest_degree(run):
+    d = json.loads(run("fit", "--func", "sigmoid", "--max-error", "0.01", "--method", "minimax", "--json").output)
+    assert d["error_bound"] <= 0.01 and d["proven_minimal"] is True
+    lower = fit("sigmoid", d["degree"] - 2, method="minimax")  # odd target: degree - 1 is the same fit
+    assert lower.minimax_lower_bound > 0.01
+
+
+def test_list_show_remove(run, tmp_path):
+    path = str(tmp_path / "other.json")
+    run("fit", "--func", "swish", "--degree", "4", "--registry", path, "--name", "sw4")
+    assert "sw4" in run("list", "--registry", path).output
+    assert json.loads(run("show", "sw4", "--registry", path, "--json").output)["func"] == "swish"
+    assert json.loads(run("list", "--registry", path, "--json").output)[0]["name"] == "sw4"
+    assert run("remove", "sw4", "--registry", path).exit_code == 0
+    assert Registry(path).names() == []
+
+
+def test_registry_environment_variable(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("APPROX_REGISTRY", str(tmp_path / "env.json"))
+    run("fit", "--func", "tanh", "--degree", "3")
+    assert Registry(tmp_path / "env.json").names() == ["tanh-chebyshev-3[-4,4]"]
+
+
+def test_plot_writes_an_image(run, tmp_path):
+    run("fit", "--func", "sigmoid", "--degree", "3")
+    result = run("plot", "sigmoid-chebyshev-3[-8,8]", "-o", "p.png")
+    assert result.exit_code == 0
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["fit", "--func", "sigmod", "--degree", "3"],
+    ["fit", "--func", "sigmoid", "--degree", "32"],
+    ["fit", "--func", "sigmoid", "--degree", "-1"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--method", "pade"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--interval", "2", "1"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--interval", "nan", "1"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--interval", "0", "inf"],
+    ["fit", "--func", "sigmoid"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--max-error", "0.1"],
+    ["fit", "--func", "sigmoid", "--max-error", "-1"],
+    ["fit", "--func", "sigmoid", "--max-error", "1e-30"],
+    ["fit", "--func", "sigmoid", "--degree", "3", "--points", "pyproject.toml"],
+    ["show", "nope"],
+    ["remove", "nope"],
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args):
+    env = {**os.environ, "APPROX_REGISTRY": str(tmp_path / "r.json")}
+    out = subprocess.run([sys.executable, "-m", "approx", *args], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("approx: error: "), out.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_lsq_on_points_from_a_file(run, tmp_path):
+    x = np.random.default_rng(1).uniform(-4, 4, 300)
+    np.save(tmp_path / "pre.npy", x)
+    d = json.loads(run("fit", "--func", "tanh", "--degree", "5", "--method", "lsq", "--points", "pre.npy",
+                       "--json", "--no-save").output)
+    assert np.allclose(d["basis"]["coefficients"], fit("tanh", 5, method="lsq", points=x).coef, atol=0)
+
+
+def test_corrupt_registry_is_reported_and_kept(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text("{broken")
+    env = {**os.environ, "APPROX_REGISTRY": str(path)}
+    out = subprocess.run([sys.executable, "-m", "approx", "fit", "--func", "sigmoid", "--degree", "3"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 2 and "not valid JSON" in out.stderr
+    assert path.read_text() == "{broken"
