@@ -130,17 +130,36 @@ class PolynomialActivation(Activation):
         self.approximation = approximation
         self.name = approximation.name
         self.coefficients = approximation.coefficients
+        a, b = approximation.domain
+        self._scale, self._shift = 2.0 / (b - a), -(a + b) / (b - a)  # t = scale x + shift
+        power = np.array([float(v) for v in approximation.power_coef_t()])
+        self._power = power
+        self._dpower = power[1:] * np.arange(1, power.size) * self._scale
 
     @property
     def interval(self) -> tuple[float, float]:
         """[a, b], where the polynomial approximates its target."""
         return self.approximation.domain
 
+    def _horner(self, coef: np.ndarray, x) -> np.ndarray:
+        # Horner's scheme in the mapped variable t, where the coefficients stay O(1)
+        t = np.multiply(x, self._scale, dtype=np.float64)
+        if self._shift:
+            t += self._shift
+        out = np.full_like(t, coef[-1])
+        for c in coef[-2::-1]:
+            out *= t
+            if c:
+                out += c
+        return out
+
     def forward(self, x):
-        return self.approximation(x)
+        return self._horner(self._power, x)
 
     def derivative(self, x):
-        return self.approximation.deriv(x)
+        if self._dpower.size == 0:
+            return np.zeros_like(np.asarray(x, dtype=np.float64))
+        return self._horner(self._dpower, x)
 
 
 _BUILTINS: dict[str, Callable[[], Activation]] = {

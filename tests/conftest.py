@@ -29,3 +29,19 @@ def intervals(draw):
 def cached_fit(func, degree, method, interval):
     """fit() memoised, so that several properties can share one fit."""
     return fit(func, degree, method=method, interval=interval)
+
+
+import pytest  # noqa: E402
+
+from approx import Registry  # noqa: E402
+
+POLY_GATE, POLY_CELL = "sigmoid-chebyshev-3[-8,8]", "tanh-chebyshev-3[-4,4]"
+
+
+@pytest.fixture(scope="session")
+def poly_registry(tmp_path_factory):
+    """A registry file with the degree-3 sigmoid and tanh fits and a degree-4 swish."""
+    reg = Registry(tmp_path_factory.mktemp("registry") / "r.json")
+    for func, degree in (("sigmoid", 3), ("tanh", 3), ("swish", 4)):
+        reg.add(fit(func, degree))
+    return reg

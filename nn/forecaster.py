@@ -1,0 +1,140 @@
+"""The load forecaster of seed 000.
+
+    LSTM(58 -> 40) -> LSTM(40 -> 40) -> last hidden state
+    -> Dense(40 -> 20) + hidden activation -> Dense(20 -> 1) + output activation
+
+over windows of 20 half-hourly steps (DESIGN.md, "nn").  Every activation is a
+registry name; sizes are configurable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nn.activation import LayerActivation
+from nn.dense import Dense
+from nn.losses import mse
+from nn.lstm import LSTM
+
+__all__ = ["Forecaster", "ForecasterConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecasterConfig:
+    """Sizes and activations of a :class:`Forecaster` (all JSON-serialisable).
+
+    Attributes
+    ----------
+    input_size, hidden_size, dense_size : int
+        58, 40 and 20 in seed 000.
+    gate_activation, cell_activation : str
+        Registry names for the sigmoid gates (i, f, o) and for the candidate
+        and cell state (tanh).
+    cell : {"standard", "linear"}
+    hidden_activation, output_activation : str
+        Activations of the two dense layers (seed 000: relu, relu).
+    derivative : {"poly", "output"}
+    clip : bool
+        Clip polynomial pre-activations to their intervals.
+    """
+
+    input_size: int = 58
+    hidden_size: int = 40
+    dense_size: int = 20
+    gate_activation: str = "sigmoid"
+    cell_activation: str = "tanh"
+    cell: str = "standard"
+    hidden_activation: str = "relu"
+    output_activation: str = "relu"
+    derivative: str = "poly"
+    clip: bool = False
+
+
+class Forecaster:
+    """Two LSTM layers and two dense layers, trained with MSE.
+
+    Parameters
+    ----------
+    config : ForecasterConfig
+    registry : str or approx.Registry, optional
+        Where fitted polynomial activations are looked up.
+    seed : int
+        Seeds the weight initialisation.
+
+    Attributes
+    ----------
+    layers : dict of str -> layer
+        ``lstm1``, ``lstm2``, ``dense1``, ``dense2``.
+    """
+
+    def __init__(self, config: ForecasterConfig = ForecasterConfig(), registry=None, seed: int = 0):
+        self.config = config
+        rng = np.random.default_rng(seed)
+
+        def act(name):
+            return LayerActivation(name, registry=registry, derivative=config.derivative, clip=config.clip)
+
+        gate, cell = act(config.gate_activation), act(config.cell_activation)
+        h, d = config.hidden_size, config.dense_size
+        self.layers = {
+            "lstm1": LSTM(config.input_size, h, gate, cell, cell, config.cell, rng),
+            "lstm2": LSTM(h, h, gate, cell, cell, config.cell, rng),
+            "dense1": Dense(h, d, act(config.hidden_activation), rng),
+            "dense2": Dense(d, 1, act(config.output_activation), rng),
+        }
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Every parameter as ``"layer.name" -> array`` (the arrays themselves, not copies)."""
+        return {f"{ln}.{pn}": p for ln, layer in self.layers.items() for pn, p in layer.params.items()}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Forecasts, shape (batch, 1), from windows x of shape (batch, time, input_size)."""
+        h = self.layers["lstm2"].forward(self.layers["lstm1"].forward(x))
+        return self.layers["dense2"].forward(self.layers["dense1"].forward(h[:, -1]))
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """MSE loss 1/2 (y' - y)^2 averaged over the batch, and its gradient for every parameter.
+
+        Parameters
+        ----------
+        x : ndarray, shape (batch, time, input_size)
+        y : ndarray, shape (batch, 1) or (batch,)
+
+        Returns
+        -------
+        loss : float
+        grads : dict of str -> ndarray
+            Same names and shapes as :attr:`params`.
+        """
+        out = self.forward(x)
+        loss, d_out = mse(out, np.asarray(y, dtype=np.float64).reshape(out.shape))
+        d_last = self.layers["dense1"].backward(self.layers["dense2"].backward(d_out))
+        steps = x.shape[1]
+        d_h2 = np.zeros((x.shape[0], steps, self.config.hidden_size))
+        d_h2[:, -1] = d_last
+        self.layers["lstm1"].backward(self.layers["lstm2"].backward(d_h2))
+        grads = {f"{ln}.{pn}": g for ln, layer in self.layers.items() for pn, g in layer.grads.items()}
+        return loss, grads
+
+    def activations(self) -> dict[str, LayerActivation]:
+        """The distinct activations by role: gate, cell, hidden, output."""
+        lstm, dense1, dense2 = self.layers["lstm1"], self.layers["dense1"], self.layers["dense2"]
+        return {"gate": lstm.gate, "cell": lstm.candidate, "hidden": dense1.activation,
+                "output": dense2.activation}
+
+    def outside_interval(self) -> dict[str, float]:
+        """Domain monitor: per layer and gate, the fraction of the last forward pass's
+        pre-activations outside the fitted interval of the polynomial applied to them."""
+        roles = {"i": "gate", "f": "gate", "o": "gate", "g": "cell", "s": "cell", "z": None}
+        out = {}
+        for ln, layer in self.layers.items():
+            for gate, z in layer.pre_activations.items():
+                act = layer.activation if roles[gate] is None else (
+                    layer.gate if roles[gate] == "gate" else layer.candidate)
+                if act.interval is not None:
+                    bad, total = act.outside(z)
+                    out[f"{ln}.{gate}"] = bad / total
+        return out

@@ -1,0 +1,73 @@
+"""Simple (Elman) recurrent layer: h_t = f(x_t W_ih + h_{t-1} W_hh + b).
+
+Seed 001's simplest RNN s_t = f(u x_t + v s_{t-1} + b_f) is its one-unit case,
+and seed 004's recurrence h_t = tanh(W_x x_t + b_x + W_h h_{t-1} + b_h) its
+general one (the two biases merged).  The backward pass is BPTT:
+e_t = f'(z_t) * (dL/dh_t + e_{t+1} W_hh^T), seed 004's recursive algorithm
+e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nn.activation import LayerActivation
+
+__all__ = ["RNN"]
+
+
+class RNN:
+    """Elman RNN layer over a whole sequence, h_0 = 0.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    activation : LayerActivation
+        Default tanh in seed 004.
+    rng : numpy.random.Generator
+
+    Attributes
+    ----------
+    params, grads : dict
+        ``weight_ih`` (input_size, H), ``weight_hh`` (H, H), ``bias`` (H,).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, activation: LayerActivation, rng=None):
+        rng = rng if rng is not None else np.random.default_rng(0)
+        k = 1.0 / np.sqrt(hidden_size)
+        self.hidden_size, self.activation = hidden_size, activation
+        self.params = {"weight_ih": rng.uniform(-k, k, (input_size, hidden_size)),
+                       "weight_hh": rng.uniform(-k, k, (hidden_size, hidden_size)),
+                       "bias": rng.uniform(-k, k, hidden_size)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._cache = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Hidden states, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
+        n, steps, _ = x.shape
+        z_all = x @ self.params["weight_ih"] + self.params["bias"]
+        hs = np.zeros((n, steps + 1, self.hidden_size))
+        for t in range(steps):
+            z_all[:, t] += hs[:, t] @ self.params["weight_hh"]
+            hs[:, t + 1] = self.activation.forward(z_all[:, t])
+        self._cache = (x, z_all, hs)
+        return hs[:, 1:]
+
+    @property
+    def pre_activations(self) -> dict[str, np.ndarray]:
+        return {"z": self._cache[1]}
+
+    def backward(self, d_hidden: np.ndarray) -> np.ndarray:
+        """dL/dx (batch, time, input_size) from dL/dh (batch, time, hidden)."""
+        x, z_all, hs = self._cache
+        grad = self.activation.grad(z_all, hs[:, 1:])
+        dz_all = np.empty_like(z_all)
+        e = np.zeros_like(hs[:, 0])
+        for t in range(x.shape[1] - 1, -1, -1):
+            e = (d_hidden[:, t] + e @ self.params["weight_hh"].T) * grad[:, t]
+            dz_all[:, t] = e
+        flat = dz_all.reshape(-1, self.hidden_size)
+        self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat
+        self.grads["weight_hh"] = hs[:, :-1].reshape(-1, self.hidden_size).T @ flat
+        self.grads["bias"] = flat.sum(axis=0)
+        return dz_all @ self.params["weight_ih"].T
