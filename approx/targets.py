@@ -119,9 +119,12 @@ def _sigmoid_interval(x: Interval) -> Interval:
 
 
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    # sigmoid(x) = (1 + tanh(x/2)) / 2: no overflow, four in-place passes
+    out = np.multiply(x, 0.5, dtype=np.float64)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def _logistic(base: str, times_x: bool, order: int) -> Target:

@@ -16,7 +16,8 @@ from approx.targets import get_target
 from cli.app import approx, registry_option
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with the Agg backend, or a clear error if matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
@@ -35,7 +36,7 @@ def _pyplot():
 def plot_command(name, output, registry):
     """Plot f and the polynomial NAME, and their difference with the certified bound."""
     a = Registry(registry).get(name)
-    plt = _pyplot()
+    plt = pyplot()
     target = get_target(a.func)
     x = np.linspace(*a.domain, 2001)
     f, p = target.np(x), a(x)
@@ -52,6 +53,11 @@ def plot_command(name, output, registry):
     bottom.set_xlabel("x")
     bottom.set_ylabel("error")
     bottom.legend()
+    save_figure(plt, fig, output)
+
+
+def save_figure(plt, fig, output) -> None:
+    """Write ``fig`` to ``output`` atomically (temporary file, then rename) and close it."""
     out = Path(output)
     fmt = out.suffix.lstrip(".").lower() or "png"
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")

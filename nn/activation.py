@@ -58,7 +58,10 @@ class LayerActivation:
         poly = getattr(self.activation, "approximation", None)
         self.interval = None if poly is None else poly.domain
         self._output_form = None
-        if derivative == "output":
+        if poly is None and self.name in _OUTPUT_FORMS:
+            # the exact sigmoid and tanh: the output form is their derivative, and cheaper
+            self._output_form = _OUTPUT_FORMS[self.name]
+        elif derivative == "output":
             func = poly.func if poly is not None else self.name
             if func not in _OUTPUT_FORMS and poly is not None:
                 raise ApproxError(f"derivative mode output needs a sigmoid or tanh approximation; {self.name} "

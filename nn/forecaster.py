@@ -62,6 +62,8 @@ class Forecaster:
         Where fitted polynomial activations are looked up.
     seed : int
         Seeds the weight initialisation.
+    output_bias : float, optional
+        Initial bias of the output layer, e.g. the mean training target.
 
     Attributes
     ----------
@@ -69,7 +71,8 @@ class Forecaster:
         ``lstm1``, ``lstm2``, ``dense1``, ``dense2``.
     """
 
-    def __init__(self, config: ForecasterConfig = ForecasterConfig(), registry=None, seed: int = 0):
+    def __init__(self, config: ForecasterConfig = ForecasterConfig(), registry=None, seed: int = 0,
+                 output_bias: float | None = None):
         self.config = config
         rng = np.random.default_rng(seed)
 
@@ -84,6 +87,9 @@ class Forecaster:
             "dense1": Dense(h, d, act(config.hidden_activation), rng),
             "dense2": Dense(d, 1, act(config.output_activation), rng),
         }
+        if output_bias is not None:
+            # start at the mean target: a ReLU output then starts alive, not at a dead 0
+            self.layers["dense2"].params["bias"][:] = output_bias
 
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -72,7 +72,8 @@ class LSTM:
         n, steps, _ = x.shape
         hid = self.hidden_size
         w_hh = self.params["weight_hh"]
-        z_all = x @ self.params["weight_ih"] + self.params["bias"]
+        z_all = (x.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(n, steps, -1)  # one GEMM
+        z_all += self.params["bias"]
         acts = np.empty_like(z_all)
         states = np.zeros((n, steps + 1, hid))  # s_0 .. s_T
         cells = np.empty((n, steps, hid)) if self.cell == "standard" else None
@@ -152,4 +153,4 @@ class LSTM:
         self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat_dz
         self.grads["weight_hh"] = hs[:, :-1].reshape(-1, hid).T @ flat_dz
         self.grads["bias"] = flat_dz.sum(axis=0)
-        return dz_all @ self.params["weight_ih"].T
+        return (flat_dz @ self.params["weight_ih"].T).reshape(n, steps, -1)

@@ -45,7 +45,8 @@ class RNN:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Hidden states, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
         n, steps, _ = x.shape
-        z_all = x @ self.params["weight_ih"] + self.params["bias"]
+        z_all = (x.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(n, steps, -1)
+        z_all += self.params["bias"]
         hs = np.zeros((n, steps + 1, self.hidden_size))
         for t in range(steps):
             z_all[:, t] += hs[:, t] @ self.params["weight_hh"]
@@ -70,4 +71,4 @@ class RNN:
         self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat
         self.grads["weight_hh"] = hs[:, :-1].reshape(-1, self.hidden_size).T @ flat
         self.grads["bias"] = flat.sum(axis=0)
-        return dz_all @ self.params["weight_ih"].T
+        return (flat @ self.params["weight_ih"].T).reshape(x.shape[0], x.shape[1], -1)

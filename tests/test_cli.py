@@ -125,3 +125,24 @@ def test_corrupt_registry_is_reported_and_kept(tmp_path):
                          capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 2 and "not valid JSON" in out.stderr
     assert path.read_text() == "{broken"
+
+
+def test_train_evaluate_and_plot_forecast(run, tmp_path):
+    result = run("train", "--epochs", "2", "--batch-size", "64", "--hidden-size", "6", "--dense-size", "3",
+                 "--hidden-activation", "square", "--output-activation", "identity", "-o", "m.npz", "--json")
+    summary = json.loads(result.output)
+    assert {"test_rmse", "test_mae", "test_mape", "val_mape", "epochs_run", "train_seconds", "seconds_per_epoch",
+            "baselines", "outside_interval"} <= set(summary)
+    assert set(summary["baselines"]) == {"persistence", "seasonal_naive"} and summary["epochs_run"] == 2
+    evaluated = json.loads(run("evaluate", "m.npz", "--json").output)
+    assert evaluated["test_mape"] == pytest.approx(summary["test_mape"], rel=1e-12)
+    assert "persistence" in run("evaluate", "m.npz").output
+    assert run("plot-forecast", "m.npz", "-o", "f.png").exit_code == 0
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_refuses_unknown_activation_before_writing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "approx", "train", "--gate-activation", "nope", "-o",
+                          str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "unknown activation 'nope'" in out.stderr
+    assert not (tmp_path / "m.npz").exists()

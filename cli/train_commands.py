@@ -1,0 +1,170 @@
+"""``approx train``, ``approx evaluate`` and ``approx plot-forecast``: the load forecaster."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from cli.app import approx, registry_option
+
+data_options = [
+    click.option("--data", default="taylor", show_default=True,
+                 help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns."),
+    click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column."),
+    click.option("--load-column", default="load", show_default=True, help="CSV load column."),
+    click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
+                 help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION."),
+]
+
+
+def with_data_options(fn):
+    for option in reversed(data_options):
+        fn = option(fn)
+    return fn
+
+
+def _dataset(data, time_column, load_column, holiday_calendar):
+    from nn.data import load_series
+    from nn.features import make_dataset
+
+    country, _, subdiv = holiday_calendar.partition("/")
+    return make_dataset(load_series(data, time_column, load_column), country=country, subdiv=subdiv or None)
+
+
+def _metrics_table(result: dict) -> str:
+    rows = [("model", result["test"], result["val"])]
+    rows += [(name.replace("_", " "), test, result["baselines_val"][name])
+             for name, test in result["baselines"].items()]
+    lines = [f"{'':16}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
+    lines += [f"{name:16}{t['rmse']:11.1f}{t['mae']:10.1f}{t['mape']:10.3f}%{v['mape']:9.3f}%" for name, t, v in rows]
+    lines.append("(RMSE and MAE in MW)")
+    if result["outside_interval"]:
+        worst = max(result["outside_interval"].items(), key=lambda kv: kv[1])
+        lines.append(f"pre-activations outside the fitted interval: at most {100 * worst[1]:.3f}% ({worst[0]})")
+    return "\n".join(lines)
+
+
+@approx.command("train")
+@with_data_options
+@click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
+@click.option("--cell-activation", default="tanh", show_default=True,
+              help="Registry name for the candidate and the cell state.")
+@click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
+              help="standard: h = o * tanh(s); linear: h = o * s (seed 000).")
+@click.option("--hidden-activation", default="relu", show_default=True,
+              help="Dense(40 -> 20) activation; under MPC it must be a polynomial such as square.")
+@click.option("--output-activation", default="relu", show_default=True,
+              help="Dense(20 -> 1) activation: relu, sigmoid, tanh, swish, identity, square or a registry name.")
+@click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
+              help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output.")
+@click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval.")
+@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
+              help="Learning rate [default: 0.01 at batch size 1, else 0.1].")
+@click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
+@click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
+              help="Gradient-norm clipping.")
+@click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
+              help="Early stopping: epochs without a better validation loss.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@registry_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="model.npz", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
+def train_command(data, time_column, load_column, holiday_calendar, gate_activation, cell_activation, cell,
+                  hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, epochs,
+                  batch_size, lr, l2, clip_norm, patience, seed, registry, output, as_json):
+    """Train the seed-000 LSTM forecaster with registry activations."""
+    from nn.evaluation import evaluate
+    from nn.features import FEATURES
+    from nn.forecaster import Forecaster, ForecasterConfig
+    from nn.persistence import save_model
+    from nn.training import TrainConfig, train
+
+    dataset = _dataset(data, time_column, load_column, holiday_calendar)
+    config = ForecasterConfig(FEATURES, hidden_size, dense_size, gate_activation, cell_activation, cell,
+                              hidden_activation, output_activation, derivative, clip)
+    model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
+    lr = lr if lr is not None else (0.01 if batch_size == 1 else 0.1)
+    settings = TrainConfig(epochs, batch_size, lr, l2, clip_norm, patience, seed)
+
+    def label(history):
+        if history is None or not history.train_loss:
+            return ""
+        worst = max(history.outside_interval[-1].values(), default=0.0)
+        return f"train {history.train_loss[-1]:.2e} val {history.val_loss[-1]:.2e} outside {100 * worst:.2f}%"
+
+    with click.progressbar(length=epochs, label="epochs", file=sys.stderr, show_pos=True,
+                           item_show_func=label) as bar:
+        def on_epoch(epoch, history):
+            bar.update(1, history)
+
+        history = train(model, dataset.part("train"), dataset.part("val"), settings, on_epoch=on_epoch)
+    result = evaluate(model, dataset)
+    summary = {
+        "test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
+        "val_rmse": result["val"]["rmse"], "val_mape": result["val"]["mape"],
+        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": history.diverged,
+        "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
+        "baselines": result["baselines"], "outside_interval": result["outside_interval"],
+        "train": {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
+                  "seed": seed, "data": data},
+    }
+    save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
+                               "data": {"source": data, "time_column": time_column, "load_column": load_column,
+                                        "holidays": holiday_calendar}, "summary": summary})
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(_metrics_table(result))
+    click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s, "
+               f"{summary['seconds_per_epoch']:.2f} s per epoch; model saved to {output}")
+
+
+@approx.command("evaluate")
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@with_data_options
+@registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate_command(model_file, data, time_column, load_column, holiday_calendar, registry, as_json):
+    """Score MODEL_FILE on the validation and test parts beside the baselines."""
+    from nn.evaluation import evaluate
+    from nn.persistence import load_model
+
+    model, _ = load_model(model_file, registry=registry)
+    result = evaluate(model, _dataset(data, time_column, load_column, holiday_calendar))
+    if as_json:
+        click.echo(json.dumps({"test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"],
+                               "test_mape": result["test"]["mape"], "val_mape": result["val"]["mape"],
+                               "baselines": result["baselines"], "outside_interval": result["outside_interval"]}))
+    else:
+        click.echo(_metrics_table(result))
+
+
+@approx.command("plot-forecast")
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file (.png, .pdf, .svg).")
+@with_data_options
+@registry_option
+def plot_forecast_command(model_file, output, data, time_column, load_column, holiday_calendar, registry):
+    """Plot actual load against the forecasts of MODEL_FILE over the test part."""
+    from cli.plot_command import pyplot, save_figure
+    from nn.evaluation import forecast
+    from nn.persistence import load_model
+
+    model, _ = load_model(model_file, registry=registry)
+    dataset = _dataset(data, time_column, load_column, holiday_calendar)
+    plt = pyplot()
+    x, _ = dataset.part("test")
+    s = dataset.splits["test"]
+    fig, ax = plt.subplots(figsize=(10, 4), constrained_layout=True)
+    ax.plot(dataset.index[s], dataset.loads[dataset.target_pos[s]], label="actual", lw=1)
+    ax.plot(dataset.index[s], dataset.to_mw(forecast(model, x)), label="forecast", lw=1)
+    ax.set_ylabel("load (MW)")
+    ax.set_title(f"{model_file}: test part")
+    ax.legend()
+    save_figure(plt, fig, output)

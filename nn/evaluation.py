@@ -1,0 +1,37 @@
+"""Forecast a dataset's validation and test parts and score them in MW beside the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nn.features import Dataset
+from nn.metrics import baselines, scores
+
+__all__ = ["forecast", "evaluate"]
+
+
+def forecast(model, x: np.ndarray, batch: int = 1024) -> np.ndarray:
+    """Normalised forecasts, shape (samples,), for windows x of shape (samples, time, features)."""
+    return np.concatenate([model.forward(x[i:i + batch]).ravel() for i in range(0, len(x), batch)])
+
+
+def evaluate(model, data: Dataset) -> dict:
+    """Validation and test RMSE/MAE/MAPE in MW, the baselines on the same targets, and the domain monitor.
+
+    Returns
+    -------
+    dict
+        ``val`` and ``test`` (each rmse, mae, mape), ``baselines`` {persistence,
+        seasonal_naive} on the test part, ``baselines_val`` on the validation
+        part, and ``outside_interval`` (domain monitor on the test windows).
+    """
+    out = {}
+    for part in ("val", "test"):
+        x, _ = data.part(part)
+        predicted = data.to_mw(forecast(model, x))
+        out[part] = scores(predicted, data.loads[data.target_pos[data.splits[part]]])
+    model.forward(data.part("test")[0])
+    out["outside_interval"] = model.outside_interval()
+    out["baselines"] = baselines(data.loads, data.target_pos[data.splits["test"]])
+    out["baselines_val"] = baselines(data.loads, data.target_pos[data.splits["val"]])
+    return out
