@@ -130,7 +130,7 @@ def test_corrupt_registry_is_reported_and_kept(tmp_path):
 def test_train_evaluate_and_plot_forecast(run, tmp_path):
     result = run("train", "--epochs", "2", "--batch-size", "64", "--hidden-size", "6", "--dense-size", "3",
                  "--hidden-activation", "square", "--output-activation", "identity", "-o", "m.npz", "--json")
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert {"test_rmse", "test_mae", "test_mape", "val_mape", "epochs_run", "train_seconds", "seconds_per_epoch",
             "baselines", "outside_interval"} <= set(summary)
     assert set(summary["baselines"]) == {"persistence", "seasonal_naive"} and summary["epochs_run"] == 2
