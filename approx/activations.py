@@ -124,6 +124,14 @@ class PolynomialActivation(Activation):
     approximation : Approximation
         Its name, coefficients, interval (``approximation.domain``), method
         and error figures travel with the activation.
+
+    Attributes
+    ----------
+    scale, shift : float
+        The map t = scale x + shift of [a, b] onto [-1, 1].
+    power_coef : ndarray, shape (degree + 1,)
+        Power-basis coefficients in t, ascending: p(x) = sum power_coef[k] t^k,
+        evaluated by Horner's scheme in t (the coefficients stay O(1)).
     """
 
     def __init__(self, approximation: Approximation):
@@ -131,10 +139,9 @@ class PolynomialActivation(Activation):
         self.name = approximation.name
         self.coefficients = approximation.coefficients
         a, b = approximation.domain
-        self._scale, self._shift = 2.0 / (b - a), -(a + b) / (b - a)  # t = scale x + shift
-        power = np.array([float(v) for v in approximation.power_coef_t()])
-        self._power = power
-        self._dpower = power[1:] * np.arange(1, power.size) * self._scale
+        self.scale, self.shift = 2.0 / (b - a), -(a + b) / (b - a)
+        self.power_coef = np.array([float(v) for v in approximation.power_coef_t()])
+        self._dpower = self.power_coef[1:] * np.arange(1, self.power_coef.size) * self.scale
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -143,9 +150,9 @@ class PolynomialActivation(Activation):
 
     def _horner(self, coef: np.ndarray, x) -> np.ndarray:
         # Horner's scheme in the mapped variable t, where the coefficients stay O(1)
-        t = np.multiply(x, self._scale, dtype=np.float64)
-        if self._shift:
-            t += self._shift
+        t = np.multiply(x, self.scale, dtype=np.float64)
+        if self.shift:
+            t += self.shift
         out = np.full_like(t, coef[-1])
         for c in coef[-2::-1]:
             out *= t
@@ -154,7 +161,7 @@ class PolynomialActivation(Activation):
         return out
 
     def forward(self, x):
-        return self._horner(self._power, x)
+        return self._horner(self.power_coef, x)
 
     def derivative(self, x):
         if self._dpower.size == 0:

@@ -57,16 +57,17 @@ class LayerActivation:
         self.clip = clip
         poly = getattr(self.activation, "approximation", None)
         self.interval = None if poly is None else poly.domain
-        self._output_form = None
+        #: "sigmoid" or "tanh" when the derivative is taken from the output y, else None
+        self.output_form_name = None
         if poly is None and self.name in _OUTPUT_FORMS:
             # the exact sigmoid and tanh: the output form is their derivative, and cheaper
-            self._output_form = _OUTPUT_FORMS[self.name]
-        elif derivative == "output":
-            func = poly.func if poly is not None else self.name
-            if func not in _OUTPUT_FORMS and poly is not None:
+            self.output_form_name = self.name
+        elif derivative == "output" and poly is not None:
+            if poly.func not in _OUTPUT_FORMS:
                 raise ApproxError(f"derivative mode output needs a sigmoid or tanh approximation; {self.name} "
-                                  f"approximates {func}: use --derivative poly")
-            self._output_form = _OUTPUT_FORMS.get(func)
+                                  f"approximates {poly.func}: use --derivative poly")
+            self.output_form_name = poly.func
+        self._output_form = _OUTPUT_FORMS.get(self.output_form_name)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """y = f(z), elementwise, any shape."""

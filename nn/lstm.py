@@ -12,7 +12,9 @@ the three sigmoid gates first):
 
 with h_0 = s_0 = 0.  The backward pass is backpropagation through time in the
 concatenated form of seed 003, checked against finite differences in the
-tests (which is why it does not copy the seeds' typos).
+tests (which is why it does not copy the seeds' typos).  The time loops run
+compiled (:mod:`nn.lstm_kernels`); the input and weight-gradient products are
+one GEMM each over all steps.
 
 Parameters are named as in :class:`Dense`: ``weight_ih`` (input_size, 4H),
 ``weight_hh`` (H, 4H), ``bias`` (4H,) -- PyTorch's ``weight_ih_l0`` transposed,
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nn import lstm_kernels as kernels
 from nn.activation import LayerActivation
 
 __all__ = ["LSTM", "CELLS"]
@@ -67,42 +70,27 @@ class LSTM:
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
 
+    @property
+    def _packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return kernels.pack(self.gate), kernels.pack(self.candidate), kernels.pack(self.cell_activation)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Hidden states h_1..h_T, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
         n, steps, _ = x.shape
-        hid = self.hidden_size
-        w_hh = self.params["weight_hh"]
         z_all = (x.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(n, steps, -1)  # one GEMM
         z_all += self.params["bias"]
-        acts = np.empty_like(z_all)
-        states = np.zeros((n, steps + 1, hid))  # s_0 .. s_T
-        cells = np.empty((n, steps, hid)) if self.cell == "standard" else None
-        hs = np.zeros((n, steps + 1, hid))  # h_0 .. h_T
-        for t in range(steps):
-            z = z_all[:, t]
-            z += hs[:, t] @ w_hh
-            a = acts[:, t]
-            a[:, : 3 * hid] = self.gate.forward(z[:, : 3 * hid])
-            a[:, 3 * hid:] = self.candidate.forward(z[:, 3 * hid:])
-            i, f, o, g = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
-            s = states[:, t + 1]
-            np.multiply(g, i, out=s)
-            s += states[:, t] * f
-            if cells is None:
-                np.multiply(o, s, out=hs[:, t + 1])
-            else:
-                cells[:, t] = self.cell_activation.forward(s)
-                np.multiply(o, cells[:, t], out=hs[:, t + 1])
+        acts, states, cells, hs = kernels.forward(z_all, self.params["weight_hh"], *self._packed,
+                                                  self.cell == "standard")
         self._cache = (x, z_all, acts, states, cells, hs)
         return hs[:, 1:]
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
         """Pre-activations of the last forward pass: gates i, f, o, g and (standard cell) the cell state s."""
-        _, z_all, _, states, cells, _ = self._cache
+        _, z_all, _, states, _, _ = self._cache
         hid = self.hidden_size
         out = {name: z_all[..., k * hid:(k + 1) * hid] for k, name in enumerate(GATES)}
-        if cells is not None:
+        if self.cell == "standard":
             out["s"] = states[:, 1:]
         return out
 
@@ -122,33 +110,8 @@ class LSTM:
         x, z_all, acts, states, cells, hs = self._cache
         n, steps, _ = x.shape
         hid = self.hidden_size
-        w_hh = self.params["weight_hh"]
-        dz_all = np.empty_like(z_all)
-        gate_grad = self.gate.grad(z_all[..., : 3 * hid], acts[..., : 3 * hid])
-        cand_grad = self.candidate.grad(z_all[..., 3 * hid:], acts[..., 3 * hid:])
-        cell_grad = None if cells is None else self.cell_activation.grad(states[:, 1:], cells)
-        dh_next = np.zeros((n, hid))
-        ds_next = np.zeros((n, hid))
-        for t in range(steps - 1, -1, -1):
-            a = acts[:, t]
-            i, f, o, g = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
-            dh = d_hidden[:, t] + dh_next
-            dz = dz_all[:, t]
-            s = states[:, t + 1]
-            if cells is None:
-                np.multiply(dh, s, out=dz[:, 2 * hid: 3 * hid])  # do
-                ds = dh * o
-            else:
-                np.multiply(dh, cells[:, t], out=dz[:, 2 * hid: 3 * hid])
-                ds = dh * o * cell_grad[:, t]
-            ds += ds_next
-            np.multiply(ds, g, out=dz[:, :hid])  # di
-            np.multiply(ds, states[:, t], out=dz[:, hid: 2 * hid])  # df
-            np.multiply(ds, i, out=dz[:, 3 * hid:])  # dg
-            dz[:, : 3 * hid] *= gate_grad[:, t]
-            dz[:, 3 * hid:] *= cand_grad[:, t]
-            ds_next = ds * f
-            dh_next = dz @ w_hh.T
+        dz_all = kernels.backward(np.ascontiguousarray(d_hidden, dtype=np.float64), z_all, acts, states, cells,
+                                  self.params["weight_hh"], *self._packed, self.cell == "standard")
         flat_dz = dz_all.reshape(-1, 4 * hid)
         self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat_dz
         self.grads["weight_hh"] = hs[:, :-1].reshape(-1, hid).T @ flat_dz

@@ -1,0 +1,202 @@
+"""Compiled (numba) time loops of the LSTM: the recurrence, fused per step.
+
+numpy spends most of a small LSTM's time in per-call overhead: a step is a
+dozen tiny array operations.  These kernels run the whole sequence in one
+call -- the recurrent product h_{t-1} W_hh through BLAS (``np.dot``), the gate
+activations, the cell update and, backwards, the BPTT recursion -- elementwise
+in compiled loops.  The formulas are those of :mod:`nn.lstm`.
+
+An activation reaches a kernel packed in a float64 array (:func:`pack`):
+``[kind, derivative, scale, shift, lo, hi, clip, n, a_0 .. a_(n-1)]`` where
+kind is POLY (power coefficients a_k in t = scale z + shift), SIGMOID, TANH,
+RELU or SWISH, and derivative is 0 (the function's own derivative), 1
+(y (1 - y)) or 2 (1 - y^2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from approx.errors import ApproxError
+
+__all__ = ["pack", "forward", "backward"]
+
+POLY, SIGMOID, TANH, RELU, SWISH = 0.0, 1.0, 2.0, 3.0, 4.0
+_EXACT = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU, "swish": SWISH}
+_OUTPUT = {None: 0.0, "sigmoid": 1.0, "tanh": 2.0}
+_HEADER = 8
+
+
+def pack(activation) -> np.ndarray:
+    """Pack a :class:`nn.activation.LayerActivation` for the kernels.
+
+    Raises
+    ------
+    ApproxError
+        For an activation that is neither a polynomial nor sigmoid, tanh, relu or swish.
+    """
+    act = activation.activation
+    lo, hi = activation.interval if activation.interval is not None else (-np.inf, np.inf)
+    clip = 1.0 if (activation.clip and activation.interval is not None) else 0.0
+    output = _OUTPUT[activation.output_form_name]
+    if getattr(act, "approximation", None) is not None:
+        return np.concatenate([[POLY, output, act.scale, act.shift, lo, hi, clip, act.power_coef.size], act.power_coef])
+    if act.coefficients is not None:  # identity, square: monomials in x
+        coef = np.asarray(act.coefficients, dtype=np.float64)
+        return np.concatenate([[POLY, output, 1.0, 0.0, lo, hi, clip, coef.size], coef])
+    if act.name in _EXACT:
+        return np.array([_EXACT[act.name], output, 1.0, 0.0, lo, hi, clip, 0.0])
+    raise ApproxError(f"LSTM gates take polynomial, sigmoid, tanh, relu or swish activations, not {act.name!r}")
+
+
+@numba.njit(cache=True)
+def _apply(p, z, out):
+    """out[i] = f(z[i]) for 1-D arrays; the kind is dispatched once, the loops vectorise."""
+    m = z.size
+    kind, clip, lo, hi = p[0], p[6] != 0.0, p[4], p[5]
+    if kind == POLY:
+        n, scale, shift = int(p[7]), p[2], p[3]
+        for i in range(m):
+            out[i] = p[_HEADER + n - 1]
+        for k in range(n - 2, -1, -1):
+            a = p[_HEADER + k]
+            if clip:
+                for i in range(m):
+                    out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
+            else:
+                for i in range(m):
+                    out[i] = out[i] * (z[i] * scale + shift) + a
+    elif kind == SIGMOID:
+        for i in range(m):
+            out[i] = 0.5 * math.tanh(0.5 * z[i]) + 0.5
+    elif kind == TANH:
+        for i in range(m):
+            out[i] = math.tanh(z[i])
+    elif kind == RELU:
+        for i in range(m):
+            out[i] = max(z[i], 0.0)
+    else:
+        for i in range(m):
+            out[i] = z[i] * (0.5 * math.tanh(0.5 * z[i]) + 0.5)
+
+
+@numba.njit(cache=True)
+def _apply_slope(p, z, y, out):
+    """out[i] = dy/dz at z[i] with output y[i] (1-D arrays), as the packed derivative mode says."""
+    m = z.size
+    kind, mode = p[0], p[1]
+    if mode == 1.0 or (mode == 0.0 and kind == SIGMOID):
+        for i in range(m):
+            out[i] = y[i] * (1.0 - y[i])
+    elif mode == 2.0 or (mode == 0.0 and kind == TANH):
+        for i in range(m):
+            out[i] = 1.0 - y[i] * y[i]
+    elif kind == POLY:
+        n, scale, shift, lo, hi = int(p[7]), p[2], p[3], p[4], p[5]
+        for i in range(m):
+            out[i] = (n - 1) * p[_HEADER + n - 1] if n > 1 else 0.0
+        for k in range(n - 2, 0, -1):
+            a = k * p[_HEADER + k]
+            for i in range(m):
+                out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
+        for i in range(m):
+            out[i] *= scale
+    elif kind == RELU:
+        for i in range(m):
+            out[i] = 1.0 if z[i] > 0.0 else 0.0
+    else:
+        for i in range(m):
+            s = 0.5 * math.tanh(0.5 * z[i]) + 0.5
+            out[i] = s + z[i] * s * (1.0 - s)
+    if p[6] != 0.0:
+        for i in range(m):
+            if z[i] < p[4] or z[i] > p[5]:
+                out[i] = 0.0
+
+
+@numba.njit(cache=True)
+def forward(z_all, w_hh, gate, cand, cell, standard):
+    """Run the recurrence over a sequence.
+
+    Parameters
+    ----------
+    z_all : ndarray (n, T, 4H)
+        x_t W_ih + b on entry; the full pre-activations z_t on return.
+    w_hh : ndarray (H, 4H)
+    gate, cand, cell : packed activations
+    standard : bool
+        h = o * cell(s) if True, else h = o * s.
+
+    Returns
+    -------
+    acts (n, T, 4H), states s_0..s_T (n, T+1, H), cells (n, T, H), hs h_0..h_T (n, T+1, H)
+    """
+    n, steps, four = z_all.shape
+    hid = four // 4
+    acts = np.empty_like(z_all)
+    states = np.zeros((n, steps + 1, hid))
+    cells = np.zeros((n, steps, hid))
+    hs = np.zeros((n, steps + 1, hid))
+    for t in range(steps):
+        rec = np.dot(np.ascontiguousarray(hs[:, t]), w_hh)
+        for b in range(n):
+            z = z_all[b, t]
+            z += rec[b]
+            a = acts[b, t]
+            _apply(gate, z[: 3 * hid], a[: 3 * hid])
+            _apply(cand, z[3 * hid:], a[3 * hid:])
+            s = states[b, t + 1]
+            s_prev = states[b, t]
+            for j in range(hid):
+                s[j] = a[3 * hid + j] * a[j] + s_prev[j] * a[hid + j]
+            h = hs[b, t + 1]
+            if standard:
+                c = cells[b, t]
+                _apply(cell, s, c)
+                for j in range(hid):
+                    h[j] = a[2 * hid + j] * c[j]
+            else:
+                for j in range(hid):
+                    h[j] = a[2 * hid + j] * s[j]
+    return acts, states, cells, hs
+
+
+@numba.njit(cache=True)
+def backward(d_hidden, z_all, acts, states, cells, w_hh, gate, cand, cell, standard):
+    """BPTT: dL/dz_t for every step from dL/dh_t (n, T, H); returns (n, T, 4H)."""
+    n, steps, four = z_all.shape
+    hid = four // 4
+    slopes = np.empty_like(z_all)
+    cell_slopes = np.empty_like(cells)
+    for b in range(n):  # the activations' slopes do not depend on the recursion: all at once
+        for t in range(steps):
+            _apply_slope(gate, z_all[b, t, : 3 * hid], acts[b, t, : 3 * hid], slopes[b, t, : 3 * hid])
+            _apply_slope(cand, z_all[b, t, 3 * hid:], acts[b, t, 3 * hid:], slopes[b, t, 3 * hid:])
+            if standard:
+                _apply_slope(cell, states[b, t + 1], cells[b, t], cell_slopes[b, t])
+    dz_all = np.empty_like(z_all)
+    dh_next = np.zeros((n, hid))
+    ds_next = np.zeros((n, hid))
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            a, sl, dz = acts[b, t], slopes[b, t], dz_all[b, t]
+            s, s_prev = states[b, t + 1], states[b, t]
+            for j in range(hid):
+                dh = d_hidden[b, t, j] + dh_next[b, j]
+                if standard:
+                    do = dh * cells[b, t, j]
+                    ds = dh * a[2 * hid + j] * cell_slopes[b, t, j] + ds_next[b, j]
+                else:
+                    do = dh * s[j]
+                    ds = dh * a[2 * hid + j] + ds_next[b, j]
+                dz[j] = ds * a[3 * hid + j] * sl[j]
+                dz[hid + j] = ds * s_prev[j] * sl[hid + j]
+                dz[2 * hid + j] = do * sl[2 * hid + j]
+                dz[3 * hid + j] = ds * a[j] * sl[3 * hid + j]
+                ds_next[b, j] = ds * a[hid + j]
+        dh_next = np.dot(np.ascontiguousarray(dz_all[:, t]), w_hh_t)
+    return dz_all
