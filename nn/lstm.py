@@ -77,12 +77,13 @@ class LSTM:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Hidden states h_1..h_T, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
         n, steps, _ = x.shape
-        z_all = (x.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(n, steps, -1)  # one GEMM
+        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=np.float64)  # time-major inside
+        z_all = (x_tm.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(steps, n, -1)  # one GEMM
         z_all += self.params["bias"]
         acts, states, cells, hs = kernels.forward(z_all, self.params["weight_hh"], *self._packed,
                                                   self.cell == "standard")
-        self._cache = (x, z_all, acts, states, cells, hs)
-        return hs[:, 1:]
+        self._cache = (x_tm, z_all, acts, states, cells, hs)
+        return hs[1:].transpose(1, 0, 2)
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
@@ -91,7 +92,7 @@ class LSTM:
         hid = self.hidden_size
         out = {name: z_all[..., k * hid:(k + 1) * hid] for k, name in enumerate(GATES)}
         if self.cell == "standard":
-            out["s"] = states[:, 1:]
+            out["s"] = states[1:]
         return out
 
     def backward(self, d_hidden: np.ndarray) -> np.ndarray:
@@ -107,13 +108,14 @@ class LSTM:
         ndarray, shape (batch, time, input_size)
             dL/dx; the parameter gradients are stored in ``grads``.
         """
-        x, z_all, acts, states, cells, hs = self._cache
-        n, steps, _ = x.shape
+        x_tm, z_all, acts, states, cells, hs = self._cache
+        steps, n, _ = x_tm.shape
         hid = self.hidden_size
-        dz_all = kernels.backward(np.ascontiguousarray(d_hidden, dtype=np.float64), z_all, acts, states, cells,
-                                  self.params["weight_hh"], *self._packed, self.cell == "standard")
+        d_tm = np.ascontiguousarray(d_hidden.transpose(1, 0, 2), dtype=np.float64)
+        dz_all = kernels.backward(d_tm, z_all, acts, states, cells, self.params["weight_hh"], *self._packed,
+                                  self.cell == "standard")
         flat_dz = dz_all.reshape(-1, 4 * hid)
-        self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat_dz
-        self.grads["weight_hh"] = hs[:, :-1].reshape(-1, hid).T @ flat_dz
+        self.grads["weight_ih"] = x_tm.reshape(-1, x_tm.shape[-1]).T @ flat_dz
+        self.grads["weight_hh"] = hs[:-1].reshape(-1, hid).T @ flat_dz
         self.grads["bias"] = flat_dz.sum(axis=0)
-        return (flat_dz @ self.params["weight_ih"].T).reshape(n, steps, -1)
+        return (flat_dz @ self.params["weight_ih"].T).reshape(steps, n, -1).transpose(1, 0, 2)

@@ -53,39 +53,47 @@ def pack(activation) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _apply(p, z, out):
-    """out[i] = f(z[i]) for 1-D arrays; the kind is dispatched once, the loops vectorise."""
-    m = z.size
+def _apply(p, z2, out2):
+    """out[r, i] = f(z[r, i]) for 2-D arrays; the kind is dispatched once, the row loops vectorise."""
     kind, clip, lo, hi = p[0], p[6] != 0.0, p[4], p[5]
-    if kind == POLY:
-        n, scale, shift = int(p[7]), p[2], p[3]
-        for i in range(m):
-            out[i] = p[_HEADER + n - 1]
-        for k in range(n - 2, -1, -1):
-            a = p[_HEADER + k]
-            if clip:
-                for i in range(m):
-                    out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
-            else:
-                for i in range(m):
-                    out[i] = out[i] * (z[i] * scale + shift) + a
-    elif kind == SIGMOID:
-        for i in range(m):
-            out[i] = 0.5 * math.tanh(0.5 * z[i]) + 0.5
-    elif kind == TANH:
-        for i in range(m):
-            out[i] = math.tanh(z[i])
-    elif kind == RELU:
-        for i in range(m):
-            out[i] = max(z[i], 0.0)
-    else:
-        for i in range(m):
-            out[i] = z[i] * (0.5 * math.tanh(0.5 * z[i]) + 0.5)
+    n, scale, shift = int(p[7]), p[2], p[3]
+    for r in range(z2.shape[0]):
+        z, out = z2[r], out2[r]
+        m = z.size
+        if kind == POLY:
+            for i in range(m):
+                out[i] = p[_HEADER + n - 1]
+            for k in range(n - 2, -1, -1):
+                a = p[_HEADER + k]
+                if clip:
+                    for i in range(m):
+                        out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
+                else:
+                    for i in range(m):
+                        out[i] = out[i] * (z[i] * scale + shift) + a
+        elif kind == SIGMOID:
+            for i in range(m):
+                out[i] = 0.5 * math.tanh(0.5 * z[i]) + 0.5
+        elif kind == TANH:
+            for i in range(m):
+                out[i] = math.tanh(z[i])
+        elif kind == RELU:
+            for i in range(m):
+                out[i] = max(z[i], 0.0)
+        else:
+            for i in range(m):
+                out[i] = z[i] * (0.5 * math.tanh(0.5 * z[i]) + 0.5)
 
 
 @numba.njit(cache=True)
-def _apply_slope(p, z, y, out):
-    """out[i] = dy/dz at z[i] with output y[i] (1-D arrays), as the packed derivative mode says."""
+def _apply_slope(p, z2, y2, out2):
+    """out[r, i] = dy/dz at z[r, i] with output y[r, i] (2-D arrays), as the packed derivative mode says."""
+    for r in range(z2.shape[0]):
+        _slope_row(p, z2[r], y2[r], out2[r])
+
+
+@numba.njit(cache=True, inline="always")
+def _slope_row(p, z, y, out):
     m = z.size
     kind, mode = p[0], p[1]
     if mode == 1.0 or (mode == 0.0 and kind == SIGMOID):
@@ -119,11 +127,11 @@ def _apply_slope(p, z, y, out):
 
 @numba.njit(cache=True)
 def forward(z_all, w_hh, gate, cand, cell, standard):
-    """Run the recurrence over a sequence.
+    """Run the recurrence over a sequence, time-major.
 
     Parameters
     ----------
-    z_all : ndarray (n, T, 4H)
+    z_all : ndarray (T, n, 4H)
         x_t W_ih + b on entry; the full pre-activations z_t on return.
     w_hh : ndarray (H, 4H)
     gate, cand, cell : packed activations
@@ -132,71 +140,71 @@ def forward(z_all, w_hh, gate, cand, cell, standard):
 
     Returns
     -------
-    acts (n, T, 4H), states s_0..s_T (n, T+1, H), cells (n, T, H), hs h_0..h_T (n, T+1, H)
+    acts (T, n, 4H), states s_0..s_T (T+1, n, H), cells (T, n, H), hs h_0..h_T (T+1, n, H)
     """
-    n, steps, four = z_all.shape
+    steps, n, four = z_all.shape
     hid = four // 4
     acts = np.empty_like(z_all)
-    states = np.zeros((n, steps + 1, hid))
-    cells = np.zeros((n, steps, hid))
-    hs = np.zeros((n, steps + 1, hid))
+    states = np.zeros((steps + 1, n, hid))
+    cells = np.zeros((steps, n, hid))
+    hs = np.zeros((steps + 1, n, hid))
     for t in range(steps):
-        rec = np.dot(np.ascontiguousarray(hs[:, t]), w_hh)
+        z = z_all[t]
+        z += np.dot(hs[t], w_hh)
+        a = acts[t]
+        _apply(gate, z[:, : 3 * hid], a[:, : 3 * hid])
+        _apply(cand, z[:, 3 * hid:], a[:, 3 * hid:])
+        s, s_prev, h = states[t + 1], states[t], hs[t + 1]
         for b in range(n):
-            z = z_all[b, t]
-            z += rec[b]
-            a = acts[b, t]
-            _apply(gate, z[: 3 * hid], a[: 3 * hid])
-            _apply(cand, z[3 * hid:], a[3 * hid:])
-            s = states[b, t + 1]
-            s_prev = states[b, t]
             for j in range(hid):
-                s[j] = a[3 * hid + j] * a[j] + s_prev[j] * a[hid + j]
-            h = hs[b, t + 1]
-            if standard:
-                c = cells[b, t]
-                _apply(cell, s, c)
+                s[b, j] = a[b, 3 * hid + j] * a[b, j] + s_prev[b, j] * a[b, hid + j]
+        if standard:
+            c = cells[t]
+            _apply(cell, s, c)
+            for b in range(n):
                 for j in range(hid):
-                    h[j] = a[2 * hid + j] * c[j]
-            else:
+                    h[b, j] = a[b, 2 * hid + j] * c[b, j]
+        else:
+            for b in range(n):
                 for j in range(hid):
-                    h[j] = a[2 * hid + j] * s[j]
+                    h[b, j] = a[b, 2 * hid + j] * s[b, j]
     return acts, states, cells, hs
 
 
 @numba.njit(cache=True)
 def backward(d_hidden, z_all, acts, states, cells, w_hh, gate, cand, cell, standard):
-    """BPTT: dL/dz_t for every step from dL/dh_t (n, T, H); returns (n, T, 4H)."""
-    n, steps, four = z_all.shape
+    """BPTT, time-major: dL/dz_t (T, n, 4H) for every step from dL/dh_t (T, n, H)."""
+    steps, n, four = z_all.shape
     hid = four // 4
     slopes = np.empty_like(z_all)
     cell_slopes = np.empty_like(cells)
-    for b in range(n):  # the activations' slopes do not depend on the recursion: all at once
-        for t in range(steps):
-            _apply_slope(gate, z_all[b, t, : 3 * hid], acts[b, t, : 3 * hid], slopes[b, t, : 3 * hid])
-            _apply_slope(cand, z_all[b, t, 3 * hid:], acts[b, t, 3 * hid:], slopes[b, t, 3 * hid:])
-            if standard:
-                _apply_slope(cell, states[b, t + 1], cells[b, t], cell_slopes[b, t])
+    # the activations' slopes do not depend on the recursion: all steps at once
+    z2, a2, sl2 = z_all.reshape(n * steps, four), acts.reshape(n * steps, four), slopes.reshape(n * steps, four)
+    _apply_slope(gate, z2[:, : 3 * hid], a2[:, : 3 * hid], sl2[:, : 3 * hid])
+    _apply_slope(cand, z2[:, 3 * hid:], a2[:, 3 * hid:], sl2[:, 3 * hid:])
+    if standard:
+        _apply_slope(cell, states[1:].reshape(n * steps, hid), cells.reshape(n * steps, hid),
+                     cell_slopes.reshape(n * steps, hid))
     dz_all = np.empty_like(z_all)
     dh_next = np.zeros((n, hid))
     ds_next = np.zeros((n, hid))
     w_hh_t = np.ascontiguousarray(w_hh.T)
     for t in range(steps - 1, -1, -1):
+        a, sl, dz, dh_t = acts[t], slopes[t], dz_all[t], d_hidden[t]
+        s, s_prev, c, csl = states[t + 1], states[t], cells[t], cell_slopes[t]
         for b in range(n):
-            a, sl, dz = acts[b, t], slopes[b, t], dz_all[b, t]
-            s, s_prev = states[b, t + 1], states[b, t]
             for j in range(hid):
-                dh = d_hidden[b, t, j] + dh_next[b, j]
+                dh = dh_t[b, j] + dh_next[b, j]
                 if standard:
-                    do = dh * cells[b, t, j]
-                    ds = dh * a[2 * hid + j] * cell_slopes[b, t, j] + ds_next[b, j]
+                    do = dh * c[b, j]
+                    ds = dh * a[b, 2 * hid + j] * csl[b, j] + ds_next[b, j]
                 else:
-                    do = dh * s[j]
-                    ds = dh * a[2 * hid + j] + ds_next[b, j]
-                dz[j] = ds * a[3 * hid + j] * sl[j]
-                dz[hid + j] = ds * s_prev[j] * sl[hid + j]
-                dz[2 * hid + j] = do * sl[2 * hid + j]
-                dz[3 * hid + j] = ds * a[j] * sl[3 * hid + j]
-                ds_next[b, j] = ds * a[hid + j]
-        dh_next = np.dot(np.ascontiguousarray(dz_all[:, t]), w_hh_t)
+                    do = dh * s[b, j]
+                    ds = dh * a[b, 2 * hid + j] + ds_next[b, j]
+                dz[b, j] = ds * a[b, 3 * hid + j] * sl[b, j]
+                dz[b, hid + j] = ds * s_prev[b, j] * sl[b, hid + j]
+                dz[b, 2 * hid + j] = do * sl[b, 2 * hid + j]
+                dz[b, 3 * hid + j] = ds * a[b, j] * sl[b, 3 * hid + j]
+                ds_next[b, j] = ds * a[b, hid + j]
+        dh_next = np.dot(dz, w_hh_t)
     return dz_all
