@@ -42,12 +42,9 @@ shapes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.i
 variants = st.sampled_from([(False, "poly"), (True, "poly"), (False, "output")])
 
 
-@given(shapes, st.sampled_from(["standard", "linear"]), variants, st.integers(0, 2**31))
-def test_lstm_gradients(poly_registry, shape, cell, variant, seed):
+def check_sequence_layer(layer, shape, rng) -> None:
+    """Loss = sum(h * weights) over every step: checks the parameters' and the input's gradients."""
     n, t, d, hid = shape
-    rng = np.random.default_rng(seed)
-    gate, cand = acts(*variant, poly_registry)
-    layer = LSTM(d, hid, gate, cand, cand, cell, rng)
     x = rng.normal(size=(n, t, d))
     weights = rng.normal(size=(n, t, hid))
 
@@ -58,24 +55,20 @@ def test_lstm_gradients(poly_registry, shape, cell, variant, seed):
     dx = layer.backward(weights)
     check(layer.params, layer.grads, loss, rng)
     check({"x": x}, {"x": dx}, loss, rng)
+
+
+@given(shapes, st.sampled_from(["standard", "linear"]), variants, st.integers(0, 2**31))
+def test_lstm_gradients(poly_registry, shape, cell, variant, seed):
+    rng = np.random.default_rng(seed)
+    gate, cand = acts(*variant, poly_registry)
+    check_sequence_layer(LSTM(shape[2], shape[3], gate, cand, cand, cell, rng), shape, rng)
 
 
 @given(shapes, variants, st.integers(0, 2**31))
 def test_rnn_gradients(poly_registry, shape, variant, seed):
-    n, t, d, hid = shape
     rng = np.random.default_rng(seed)
     _, cand = acts(*variant, poly_registry)
-    layer = RNN(d, hid, cand, rng)
-    x = rng.normal(size=(n, t, d))
-    weights = rng.normal(size=(n, t, hid))
-
-    def loss():
-        return float(np.sum(layer.forward(x) * weights))
-
-    loss()
-    dx = layer.backward(weights)
-    check(layer.params, layer.grads, loss, rng)
-    check({"x": x}, {"x": dx}, loss, rng)
+    check_sequence_layer(RNN(shape[2], shape[3], cand, rng), shape, rng)
 
 
 @given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 5),
