@@ -128,3 +128,13 @@ def test_third_party_plugin_through_entry_points(tmp_path):
     assert out.returncode == 0, out.stderr
     max_error, bound = map(float, out.stdout.split())
     assert 0 < max_error <= bound <= max_error * (1 + 1e-6)
+
+
+@given(st.sampled_from(["sigmoid", "tanh", "swish"]), st.integers(0, 15),
+       st.sampled_from(["chebyshev", "legendre", "minimax"]), st.floats(-6, 2), st.floats(1, 8))
+def test_polynomial_activation_matches_its_approximation(func, degree, method, a, width):
+    approx_ = fit(func, degree, method=method, interval=(a, a + width))
+    act = PolynomialActivation(approx_)
+    x = np.linspace(a, a + width, 57).reshape(3, 19)
+    assert np.allclose(act(x), approx_(x), rtol=0, atol=1e-12)
+    assert np.allclose(act.derivative(x), approx_.deriv(x), rtol=0, atol=1e-10)

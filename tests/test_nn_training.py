@@ -116,3 +116,13 @@ def test_evaluate_reports_mw_metrics_and_baselines(poly_registry, small_data):
     assert set(result["baselines"]) == {"persistence", "seasonal_naive"}
     assert result["test"]["rmse"] >= result["test"]["mae"] > 0
     json.dumps(result)
+
+
+def test_clipping_keeps_polynomials_inside_their_interval(poly_registry):
+    from nn.activation import LayerActivation
+
+    act = LayerActivation(POLY_GATE, registry=poly_registry, clip=True)
+    z = np.array([-20.0, -8.0, 0.0, 8.0, 20.0])
+    assert np.array_equal(act.forward(z)[[0, 4]], act.forward(np.array([-8.0, 8.0])))
+    assert np.array_equal(act.grad(z, act.forward(z))[[0, 4]], [0.0, 0.0])
+    assert act.outside(z) == (2, 5)
