@@ -146,3 +146,19 @@ def test_train_refuses_unknown_activation_before_writing(tmp_path):
                           str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "unknown activation 'nope'" in out.stderr
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_secure_eval(run, tmp_path):
+    run("fit", "--func", "tanh", "--degree", "3", "--method", "minimax")
+    d = json.loads(run("secure", "eval", "--activation", "tanh-minimax-3[-4,4]", "--random", "500", "--json").stdout)
+    assert d["rounds"] == 2 and d["inputs"] == 500
+    assert d["max_error_vs_polynomial"] <= d["fixed_point_bound"]
+    assert d["max_error_vs_function"] <= d["end_to_end_bound"]
+    np.save(tmp_path / "x.npy", np.array([-10.0, 0.0]))
+    out = subprocess.run([sys.executable, "-m", "approx", "secure", "eval", "--activation", "tanh-minimax-3[-4,4]",
+                          "--input", str(tmp_path / "x.npy"), "--registry", str(tmp_path / "approx-registry.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "inside the interval" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "approx", "secure", "eval", "--activation", "sigmoid"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "not a polynomial" in out.stderr

@@ -1,0 +1,183 @@
+"""Secret-shared fixed-point tensors and their gates, with a running error bound.
+
+An :class:`SharedTensor` holds the shares of every party (leading party axis)
+of a fixed-point value.  Gates:
+
+* local (no communication): add, subtract, negate, add or multiply by a
+  public value (secure addition gates);
+* Beaver multiplication (secure multiplication gate): with a triple (a, b, c),
+  open e = x - a and f = y - b in one round, then z = c + e b + f a + e f
+  (the e f term on party 0 only); squares use a pair (a, a^2) and open one
+  value; matrix products use a matrix triple the same way (SecureML);
+* truncation after every fixed-point product (the product carries 2f
+  fractional bits): for 2 parties SecureML's local truncation (party 0 shifts
+  its share, party 1 shifts the negation of its share), exact up to one unit
+  in the last place except with probability about |x| / 2^63; for n > 2 a
+  dealer pair (r, r >> f): open x + 2^46 + r (r < 2^63, so no wrap-around;
+  statistical hiding 2^-16), shift publicly, subtract the shares of r >> f.
+
+Every tensor carries ``magnitude`` (a bound on |value| that the caller
+vouches for, e.g. from the polynomial's interval) and ``error`` (a bound on
+|decoded value - exact real result| from the input and coefficient roundings
+and the truncations), propagated gate by gate:
+|x y - x~ y~| <= M_x E_y + M_y E_x + E_x E_y, plus one unit of 2^-f for the
+truncation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mpc.communicator import InProcessCommunicator
+from mpc.encoder import FixedPointEncoder
+from mpc.provider import TrustedThirdParty
+from mpc.sharing import share
+
+__all__ = ["Session", "SharedTensor"]
+
+_OFFSET_BITS = 46  # |x| < 2^46 at scale 2^2f for the n-party truncation
+
+
+class Session:
+    """Parties, dealer and encoding of one secure computation.
+
+    Parameters
+    ----------
+    parties : int
+        n >= 2.
+    frac_bits : int
+        Fixed-point fractional bits f.
+    """
+
+    def __init__(self, parties: int = 2, frac_bits: int = 16):
+        self.comm = InProcessCommunicator(parties)
+        self.dealer = TrustedThirdParty(parties)
+        self.encoder = FixedPointEncoder(frac_bits)
+        self.parties = parties
+        self.multiplications = 0
+
+    @property
+    def ulp(self) -> float:
+        """2^-f, the fixed-point resolution."""
+        return 2.0 ** -self.encoder.frac_bits
+
+    def stats(self) -> dict:
+        """Rounds, bytes sent per party, elements of each correlation, offline bytes and seconds."""
+        return {"rounds": self.comm.rounds, "bytes_per_party": self.comm.bytes_sent,
+                "multiplications": self.multiplications, "triples": dict(self.dealer.counts),
+                "offline_bytes": self.dealer.offline_bytes, "offline_seconds": self.dealer.offline_seconds}
+
+    def share(self, values, magnitude: float | None = None) -> "SharedTensor":
+        """Secret-share public float values (the owner encodes and shares them).
+
+        Parameters
+        ----------
+        values : array_like of float
+        magnitude : float, optional
+            A bound on |values| (default: their largest absolute value).
+        """
+        x = np.asarray(values, dtype=np.float64)
+        ring = self.encoder.encode(x)
+        m = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
+        return SharedTensor(self, share(ring, self.parties, self.dealer.rng), m + self.ulp / 2, self.ulp / 2)
+
+
+class SharedTensor:
+    """Shares of a fixed-point tensor: ``shares`` has shape (parties, *shape), dtype uint64.
+
+    Attributes
+    ----------
+    magnitude : float
+        Bound on |decoded value|.
+    error : float
+        Bound on |decoded value - exact real value|.
+    """
+
+    def __init__(self, session: Session, shares: np.ndarray, magnitude: float, error: float):
+        self.session, self.shares = session, shares
+        self.magnitude, self.error = float(magnitude), float(error)
+
+    @property
+    def shape(self) -> tuple:
+        return self.shares.shape[1:]
+
+    def reveal(self) -> np.ndarray:
+        """Open the value to every party and decode it (one round)."""
+        (ring,) = self.session.comm.open(self.shares)
+        return self.session.encoder.decode(ring)
+
+    # -- local gates ------------------------------------------------------------
+    def __add__(self, other) -> "SharedTensor":
+        if isinstance(other, SharedTensor):
+            return SharedTensor(self.session, self.shares + other.shares, self.magnitude + other.magnitude,
+                                self.error + other.error)
+        public = np.asarray(other, dtype=np.float64)
+        ring = self.session.encoder.encode(public)
+        ring = np.broadcast_to(ring, np.broadcast_shapes(ring.shape, self.shape))
+        return SharedTensor(self.session, self.shares + self.session.comm.on_first_party(ring),
+                            self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2,
+                            self.error + self.session.ulp / 2)
+
+    def __neg__(self) -> "SharedTensor":
+        return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error)
+
+    def __sub__(self, other) -> "SharedTensor":
+        return self + (-other if isinstance(other, SharedTensor) else -np.asarray(other, dtype=np.float64))
+
+    def mul_public(self, value) -> "SharedTensor":
+        """Multiply by a public real (encoded with f bits), then truncate."""
+        public = np.asarray(value, dtype=np.float64)
+        ring = self.session.encoder.encode(public)
+        rounded = np.max(np.abs(self.session.encoder.decode(ring)), initial=0.0)
+        product = self.shares * ring
+        err = rounded * self.error + (self.magnitude + self.error) * self.session.ulp / 2
+        return self._truncated(product, rounded * self.magnitude, err)
+
+    # -- multiplication gates -----------------------------------------------------
+    def __mul__(self, other) -> "SharedTensor":
+        if not isinstance(other, SharedTensor):
+            return self.mul_public(other)
+        s = self.session
+        if other is self:
+            a, a2 = s.dealer.square(self.shape).consume()
+            (e,) = s.comm.open(self.shares - a)
+            product = a2 + np.uint64(2) * e * a + s.comm.on_first_party(e * e)
+        else:
+            a, b, c = s.dealer.triple(np.broadcast_shapes(self.shape, other.shape)).consume()
+            e, f = s.comm.open(self.shares - a, other.shares - b)
+            product = c + e * b + f * a + s.comm.on_first_party(e * f)
+        s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64))
+        err = self.magnitude * other.error + other.magnitude * self.error + self.error * other.error
+        return self._truncated(product, self.magnitude * other.magnitude, err)
+
+    def square(self) -> "SharedTensor":
+        """x^2 with a square pair: one opened value instead of two."""
+        return self * self
+
+    def matmul(self, other: "SharedTensor") -> "SharedTensor":
+        """Matrix product with a matrix triple (shapes as numpy.matmul, 2-D here)."""
+        s = self.session
+        a, b, c = s.dealer.matmul(self.shape, other.shape).consume()
+        e, f = s.comm.open(self.shares - a, other.shares - b)
+        product = c + np.matmul(e, b) + np.matmul(a, f) + s.comm.on_first_party(np.matmul(e, f))
+        inner = self.shape[-1]
+        s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64)) * inner
+        err = inner * (self.magnitude * other.error + other.magnitude * self.error + self.error * other.error)
+        return self._truncated(product, inner * self.magnitude * other.magnitude, err)
+
+    # -- truncation ----------------------------------------------------------------
+    def _truncated(self, product: np.ndarray, magnitude: float, error: float) -> "SharedTensor":
+        s = self.session
+        f = np.uint64(s.encoder.frac_bits)
+        if s.parties == 2:
+            out = np.empty_like(product)
+            out[0] = product[0] >> f
+            out[1] = np.uint64(0) - ((np.uint64(0) - product[1]) >> f)
+        else:
+            r, r_shifted = s.dealer.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
+            offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
+            (c,) = s.comm.open(product + r + s.comm.on_first_party(np.full(product.shape[1:], offset)))
+            public = (c >> f) - (offset >> f)
+            out = s.comm.on_first_party(public) - r_shifted
+        # truncation: up to one unit of 2^-f (SecureML's local shift or the borrow of the pair)
+        return SharedTensor(s, out, magnitude + s.ulp, error + s.ulp)

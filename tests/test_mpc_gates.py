@@ -1,0 +1,104 @@
+"""Secure gates and polynomial activations on shares: results within their bounds, costs at the floor."""
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis.extra.numpy import arrays
+
+from approx import PolynomialActivation, fit
+from mpc.polynomial import evaluate, power_plan
+from mpc.provider import ReuseError, TrustedThirdParty
+from mpc.tensor import Session
+
+vectors = arrays(np.float64, st.integers(1, 50), elements=st.floats(-100, 100))
+
+
+def within(shared, exact):
+    return np.all(np.abs(shared.reveal() - exact) <= shared.error)
+
+
+@given(vectors, st.integers(2, 4), st.integers(8, 20), st.data())
+def test_gates_stay_within_their_error_bounds(x, parties, frac_bits, data):
+    y = data.draw(arrays(np.float64, x.shape, elements=st.floats(-100, 100)))
+    c = data.draw(st.floats(-10, 10))
+    s = Session(parties, frac_bits)
+    sx, sy = s.share(x), s.share(y)
+    assert within(sx + sy, x + y)
+    assert within(sx - sy, x - y)
+    assert within(sx + c, x + c)
+    assert within(sx * c, x * c)
+    assert within(sx * sy, x * y)
+    assert within(sx.square(), x * x)
+
+
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6), st.integers(2, 3), st.integers(0, 2**31))
+def test_matmul_within_bound(n, k, m, parties, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(-5, 5, (n, k)), rng.uniform(-5, 5, (k, m))
+    s = Session(parties, 16)
+    assert within(s.share(a).matmul(s.share(b)), a @ b)
+
+
+def test_multiplication_and_matmul_bytes_are_at_the_floor():
+    s = Session(2, 16)
+    x, y = s.share(np.ones(1000)), s.share(np.ones(1000))
+    before = s.comm.bytes_sent
+    x * y
+    assert s.comm.bytes_sent - before == 16 * 1000 and s.comm.rounds == 1  # open x - a and y - b: 2 x 8 bytes
+    a, b = s.share(np.ones((4, 5))), s.share(np.ones((5, 3)))
+    before = s.comm.bytes_sent
+    a.matmul(b)
+    assert s.comm.bytes_sent - before == 8 * (20 + 15)
+    x.square()
+    assert s.dealer.counts["square"] == 1000
+
+
+def test_a_triple_is_used_once():
+    triple = TrustedThirdParty(2).triple((3,))
+    triple.consume()
+    with pytest.raises(ReuseError):
+        triple.consume()
+
+
+def test_power_tree_depths():
+    assert len(power_plan({3})) == 2 and len(power_plan({3, 5, 7})) == 3
+    for k in range(2, 32):
+        levels = power_plan({k})
+        assert len(levels) == int(np.ceil(np.log2(k)))
+        made = {1} | {p for level in levels for p, _, _ in level}
+        assert all(i in made and j in made for level in levels for _, i, j in level)
+
+
+@pytest.mark.parametrize("func,degree,rounds", [("sigmoid", 3, 2), ("tanh", 3, 2), ("tanh", 7, 3), ("sigmoid", 7, 3)])
+def test_odd_polynomials_use_the_least_rounds(func, degree, rounds):
+    act = PolynomialActivation(fit(func, degree, method="minimax"))
+    s = Session(2, 16)
+    x = s.share(np.linspace(*act.interval, 101), magnitude=max(map(abs, act.interval)))
+    evaluate(x, act)
+    assert s.comm.rounds == rounds
+
+
+@given(st.sampled_from(["sigmoid", "tanh", "swish"]), st.integers(1, 9), st.sampled_from(["chebyshev", "minimax"]),
+       st.integers(2, 3), st.integers(12, 24), st.integers(0, 2**31))
+def test_secure_polynomial_within_its_bound_and_end_to_end(func, degree, method, parties, frac_bits, seed):
+    approx_ = fit(func, degree, method=method)
+    act = PolynomialActivation(approx_)
+    lo, hi = act.interval
+    xv = np.random.default_rng(seed).uniform(lo, hi, 200)
+    s = Session(parties, frac_bits)
+    y = evaluate(s.share(xv, magnitude=max(abs(lo), abs(hi))), act)
+    out = y.reveal()
+    assert np.all(np.abs(out - act(xv)) <= y.error)
+    from approx.targets import get_target
+
+    exact = get_target(func).np(xv)
+    assert np.all(np.abs(out - exact) <= y.error + approx_.errors.error_bound)
+
+
+def test_non_polynomial_is_refused():
+    import approx
+
+    s = Session(2, 16)
+    with pytest.raises(approx.ApproxError, match="not a polynomial"):
+        evaluate(s.share(np.zeros(3)), approx.get("sigmoid"))
