@@ -51,11 +51,10 @@ class InProcessCommunicator:
         """
         self.rounds += 1
         self.bytes_sent += sum((self.parties - 1) * 8 * int(np.prod(s.shape[1:], dtype=np.int64)) for s in shares)
-        return [s.sum(axis=0, dtype=np.uint64) for s in shares]
+        return [s[0] + s[1] if self.parties == 2 else s.sum(axis=0, dtype=np.uint64) for s in shares]
 
-    def on_first_party(self, public: np.ndarray) -> np.ndarray:
-        """A share-shaped array holding ``public`` at party 0 and 0 at the others (no communication)."""
-        public = np.asarray(public, dtype=np.uint64)
-        out = np.zeros((self.parties, *public.shape), dtype=np.uint64)
-        out[0] = public
+    def add_on_first_party(self, shares: np.ndarray, public: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Shares of secret + public: party 0 adds ``public`` to its share (in place when ``out is shares``)."""
+        out = shares.copy() if out is None else out
+        out[0] += np.asarray(public, dtype=np.uint64)
         return out

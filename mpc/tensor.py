@@ -114,7 +114,7 @@ class SharedTensor:
         public = np.asarray(other, dtype=np.float64)
         ring = self.session.encoder.encode(public)
         ring = np.broadcast_to(ring, np.broadcast_shapes(ring.shape, self.shape))
-        return SharedTensor(self.session, self.shares + self.session.comm.on_first_party(ring),
+        return SharedTensor(self.session, self.session.comm.add_on_first_party(self.shares, ring),
                             self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2,
                             self.error + self.session.ulp / 2)
 
@@ -141,11 +141,16 @@ class SharedTensor:
         if other is self:
             a, a2 = s.dealer.square(self.shape).consume()
             (e,) = s.comm.open(self.shares - a)
-            product = a2 + np.uint64(2) * e * a + s.comm.on_first_party(e * e)
+            product = (e + e) * a
+            product += a2
+            s.comm.add_on_first_party(product, e * e, out=product)
         else:
             a, b, c = s.dealer.triple(np.broadcast_shapes(self.shape, other.shape)).consume()
             e, f = s.comm.open(self.shares - a, other.shares - b)
-            product = c + e * b + f * a + s.comm.on_first_party(e * f)
+            product = e * b
+            product += c
+            product += f * a
+            s.comm.add_on_first_party(product, e * f, out=product)
         s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64))
         err = self.magnitude * other.error + other.magnitude * self.error + self.error * other.error
         return self._truncated(product, self.magnitude * other.magnitude, err)
@@ -159,7 +164,8 @@ class SharedTensor:
         s = self.session
         a, b, c = s.dealer.matmul(self.shape, other.shape).consume()
         e, f = s.comm.open(self.shares - a, other.shares - b)
-        product = c + np.matmul(e, b) + np.matmul(a, f) + s.comm.on_first_party(np.matmul(e, f))
+        product = c + np.matmul(e, b) + np.matmul(a, f)
+        s.comm.add_on_first_party(product, np.matmul(e, f), out=product)
         inner = self.shape[-1]
         s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64)) * inner
         err = inner * (self.magnitude * other.error + other.magnitude * self.error + self.error * other.error)
@@ -176,8 +182,8 @@ class SharedTensor:
         else:
             r, r_shifted = s.dealer.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
             offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
-            (c,) = s.comm.open(product + r + s.comm.on_first_party(np.full(product.shape[1:], offset)))
+            (c,) = s.comm.open(s.comm.add_on_first_party(product + r, offset))
             public = (c >> f) - (offset >> f)
-            out = s.comm.on_first_party(public) - r_shifted
+            out = s.comm.add_on_first_party(np.uint64(0) - r_shifted, public)
         # truncation: up to one unit of 2^-f (SecureML's local shift or the borrow of the pair)
         return SharedTensor(s, out, magnitude + s.ulp, error + s.ulp)
