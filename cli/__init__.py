@@ -1,6 +1,13 @@
 """The ``approx`` command line: one click group in front of approx, nn and mpc."""
 
-from cli import fit_command, plot_command, registry_commands, secure_commands, train_commands  # noqa: F401  (they attach their commands)
+from cli import (  # noqa: F401  (each module attaches its commands to the group)
+    experiment_command,
+    fit_command,
+    plot_command,
+    registry_commands,
+    secure_commands,
+    train_commands,
+)
 from cli.app import approx, main
 
 __all__ = ["approx", "main"]

@@ -1,0 +1,141 @@
+"""Tables, plots and the best polynomial pair of an experiment's results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from approx import Registry
+from approx.targets import get_target
+from cli.experiment_runner import INTERVALS
+
+__all__ = ["summarise", "plot_all", "best_pair"]
+
+
+def _mean_std(frame: pd.DataFrame, column: str = "test_mape") -> str:
+    values = frame[column].dropna()
+    if values.empty:
+        return "diverged"
+    return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
+
+
+def _configs(ok: pd.DataFrame) -> pd.DataFrame:
+    grouped = ok.groupby(["method", "degree", "interval", "gate", "cell"], as_index=False)
+    return grouped.agg(test_mape=("test_mape", "mean"), test_mape_std=("test_mape", "std"),
+                       test_rmse=("test_rmse", "mean"), train_seconds=("train_seconds", "mean"),
+                       epochs=("epochs_run", "mean"), outside=("outside_interval", "max"),
+                       runs=("seed", "count"))
+
+
+def best_pair(results: pd.DataFrame) -> pd.Series:
+    """The polynomial configuration with the lowest mean test MAPE, ties (to 0.001 pp) to the lower degree."""
+    poly = _configs(results[(results.status == "ok") & (results.method != "exact")])
+    poly = poly.assign(rounded=poly.test_mape.round(3)).sort_values(["rounded", "degree", "test_mape"])
+    return poly.iloc[0]
+
+
+def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
+    """Markdown: one table per experiment, the interval winner, and the best pair (registered as best-gate/best-cell)."""
+    ok = results[results.status == "ok"]
+    lines = [f"# Plaintext experiments ({grid.cell} cell, batch {grid.batch_size}, lr {grid.lr}, "
+             f"at most {grid.epochs} epochs, patience {grid.patience}, seeds {', '.join(map(str, grid.seeds))})",
+             "", "Test MAPE in % (mean ± spread over seeds).", "",
+             "## 1. Degree of the polynomial", "",
+             "| method | interval | " + " | ".join(f"degree {d}" for d in grid.degrees) + " |",
+             "|---|---|" + "---|" * len(grid.degrees)]
+    for method in grid.methods:
+        for label in grid.intervals:
+            cells = [_mean_std(ok[(ok.method == method) & (ok.interval == label) & (ok.degree == d)])
+                     for d in grid.degrees]
+            lines.append(f"| {method} | {label} | " + " | ".join(cells) + " |")
+    lines += ["", "## 2. Chebyshev vs Legendre (and lsq, minimax)", "",
+              "| method | interval | test MAPE | test RMSE (MW) | train s | epochs | diverged or failed | "
+              "max outside interval |", "|---|---|---|---|---|---|---|---|"]
+    for method in grid.methods:
+        for label in grid.intervals:
+            part = results[(results.method == method) & (results.interval == label)]
+            good = part[part.status == "ok"]
+            lines.append(f"| {method} | {label} | {_mean_std(good)} | {good.test_rmse.mean():.1f} | "
+                         f"{good.train_seconds.mean():.1f} | {good.epochs_run.mean():.1f} | "
+                         f"{int((part.status != 'ok').sum())} | {100 * good.outside_interval.max():.3f} % |")
+    exact = ok[ok.method == "exact"]
+    best = best_pair(results)
+    lines += ["", "## 3. Exact sigmoid/tanh vs polynomial", "",
+              "| activations | test MAPE | test RMSE (MW) | train s | epochs |", "|---|---|---|---|---|",
+              f"| exact sigmoid / tanh | {_mean_std(exact)} | {exact.test_rmse.mean():.1f} | "
+              f"{exact.train_seconds.mean():.1f} | {exact.epochs_run.mean():.1f} |"]
+    for method in grid.methods:
+        cfg = _configs(ok[ok.method == method]).sort_values(["test_mape", "degree"]).iloc[0]
+        lines.append(f"| best {method}: `{cfg.gate}` / `{cfg.cell}` | {cfg.test_mape:.3f} ± "
+                     f"{0.0 if np.isnan(cfg.test_mape_std) else cfg.test_mape_std:.3f} | {cfg.test_rmse:.1f} | "
+                     f"{cfg.train_seconds:.1f} | {cfg.epochs:.1f} |")
+    by_interval = {label: ok[(ok.method != "exact") & (ok.interval == label)].test_mape.mean()
+                   for label in grid.intervals}
+    winner = min(by_interval, key=by_interval.get)
+    lines += ["", "## Intervals", "",
+              "Mean test MAPE over every polynomial run: " + ", ".join(
+                  f"{label} {v:.3f} %" for label, v in by_interval.items()) + f"; **{winner}** wins.",
+              "", "## Best polynomial pair", "",
+              f"`{best.gate}` (gate) and `{best.cell}` (cell): test MAPE {best.test_mape:.3f} % "
+              f"(degree {best.degree}, {best.method}, {best.interval} intervals), registered as "
+              "`best-gate` and `best-cell`."]
+    for stable, name in (("best-gate", best.gate), ("best-cell", best.cell)):
+        registry.add(dataclasses.replace(registry.get(name), name=stable))
+    return "\n".join(lines) + "\n"
+
+
+def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyplot) -> list[Path]:
+    """MAPE against degree per method, training curves, and each polynomial's error over its interval."""
+    plt = pyplot
+    ok = results[results.status == "ok"]
+    paths = []
+    fig, axes = plt.subplots(1, len(grid.intervals), figsize=(5 * len(grid.intervals), 4), squeeze=False,
+                             constrained_layout=True)
+    exact = ok[ok.method == "exact"].test_mape.mean()
+    for ax, label in zip(axes[0], grid.intervals):
+        for method in grid.methods:
+            part = ok[(ok.method == method) & (ok.interval == label)].groupby("degree").test_mape
+            ax.errorbar(part.mean().index, part.mean().values, yerr=part.std(ddof=0).values, marker="o",
+                        capsize=3, label=method)
+        if not np.isnan(exact):
+            ax.axhline(exact, color="k", ls="--", label="exact")
+        ax.set(title=f"{label} intervals", xlabel="degree", ylabel="test MAPE (%)")
+        ax.legend()
+    paths.append(out_dir / "mape_vs_degree.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    first_seed = ok[ok.seed == min(grid.seeds)]
+    for row in first_seed.itertuples():
+        curve = json.loads(row.val_curve) if isinstance(row.val_curve, str) else []
+        ax.plot(np.arange(1, len(curve) + 1), curve, lw=0.8,
+                color="k" if row.method == "exact" else None, alpha=1.0 if row.method == "exact" else 0.5)
+    ax.set(yscale="log", xlabel="epoch", ylabel="validation loss", title=f"training curves (seed {min(grid.seeds)})")
+    paths.append(out_dir / "training_curves.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    names = sorted(set(ok[ok.method != "exact"].gate) | set(ok[ok.method != "exact"].cell))
+    fig, axes = plt.subplots(2, len(grid.intervals), figsize=(5 * len(grid.intervals), 7), squeeze=False,
+                             constrained_layout=True)
+    for name in names:
+        a = registry.get(name)
+        col = [label for label in grid.intervals
+               if tuple(a.domain) in (INTERVALS[label][0], INTERVALS[label][1])]
+        ax = axes[0 if a.func == "sigmoid" else 1][grid.intervals.index(col[0]) if col else 0]
+        x = np.linspace(*a.domain, 801)
+        ax.plot(x, get_target(a.func).np(x) - a(x), lw=0.8, label=f"{a.method} {a.degree}")
+        ax.set(title=f"{a.func} on [{a.domain[0]:g}, {a.domain[1]:g}]", xlabel="x", ylabel="f - p")
+    for ax in axes.ravel():
+        if ax.lines:
+            ax.legend(fontsize=6, ncol=2)
+    paths.append(out_dir / "polynomial_errors.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    return paths
+
