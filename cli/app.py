@@ -15,6 +15,7 @@ class _OneLineErrors(click.Group):
     """A group whose usage and input errors print one line and exit with status 2."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the group; usage errors and ApproxError become one line on stderr and exit status 2."""
         try:
             result = super().main(args=args, prog_name=prog_name or "approx", complete_var=complete_var,
                                   standalone_mode=False, **extra)

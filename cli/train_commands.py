@@ -20,6 +20,7 @@ data_options = [
 
 
 def with_data_options(fn):
+    """Decorate a command with --data, --time-column, --load-column and --holidays."""
     for option in reversed(data_options):
         fn = option(fn)
     return fn

@@ -99,6 +99,7 @@ class SharedTensor:
 
     @property
     def shape(self) -> tuple:
+        """Shape of the secret (the shares without the party axis)."""
         return self.shares.shape[1:]
 
     def reveal(self) -> np.ndarray:

@@ -45,6 +45,7 @@ class Dense:
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
+        """``{"z": x W + b}`` of the last forward pass, for the domain monitor."""
         return {"z": self._cache[1]}
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ class RNN:
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
+        """``{"z": z_t for every step}`` of the last forward pass, shape (batch, time, hidden)."""
         return {"z": self._cache[1]}
 
     def backward(self, d_hidden: np.ndarray) -> np.ndarray:

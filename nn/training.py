@@ -83,6 +83,7 @@ class History:
 
     @property
     def epochs_run(self) -> int:
+        """Epochs trained (early stopping may end before ``TrainConfig.epochs``)."""
         return len(self.train_loss)
 
 
