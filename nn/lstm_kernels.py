@@ -104,12 +104,17 @@ def _slope_row(p, z, y, out):
             out[i] = 1.0 - y[i] * y[i]
     elif kind == POLY:
         n, scale, shift, lo, hi = int(p[7]), p[2], p[3], p[4], p[5]
+        top = (n - 1) * p[_HEADER + n - 1] if n > 1 else 0.0
         for i in range(m):
-            out[i] = (n - 1) * p[_HEADER + n - 1] if n > 1 else 0.0
+            out[i] = top
         for k in range(n - 2, 0, -1):
             a = k * p[_HEADER + k]
-            for i in range(m):
-                out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
+            if p[6] != 0.0:
+                for i in range(m):
+                    out[i] = out[i] * (min(max(z[i], lo), hi) * scale + shift) + a
+            else:
+                for i in range(m):
+                    out[i] = out[i] * (z[i] * scale + shift) + a
         for i in range(m):
             out[i] *= scale
     elif kind == RELU:
@@ -193,18 +198,26 @@ def backward(d_hidden, z_all, acts, states, cells, w_hh, gate, cand, cell, stand
         a, sl, dz, dh_t = acts[t], slopes[t], dz_all[t], d_hidden[t]
         s, s_prev, c, csl = states[t + 1], states[t], cells[t], cell_slopes[t]
         for b in range(n):
+            ab, slb, dzb, dhb, dnb, dsb = a[b], sl[b], dz[b], dh_t[b], dh_next[b], ds_next[b]
+            # h = o * cell(s) (standard) or o * s (linear): dL/do and dL/ds for the whole row
+            if standard:
+                cb, cslb = c[b], csl[b]
+                for j in range(hid):
+                    dh = dhb[j] + dnb[j]
+                    dzb[2 * hid + j] = dh * cb[j] * slb[2 * hid + j]
+                    dsb[j] = dh * ab[2 * hid + j] * cslb[j] + dsb[j]
+            else:
+                sb = s[b]
+                for j in range(hid):
+                    dh = dhb[j] + dnb[j]
+                    dzb[2 * hid + j] = dh * sb[j] * slb[2 * hid + j]
+                    dsb[j] = dh * ab[2 * hid + j] + dsb[j]
+            spb = s_prev[b]
             for j in range(hid):
-                dh = dh_t[b, j] + dh_next[b, j]
-                if standard:
-                    do = dh * c[b, j]
-                    ds = dh * a[b, 2 * hid + j] * csl[b, j] + ds_next[b, j]
-                else:
-                    do = dh * s[b, j]
-                    ds = dh * a[b, 2 * hid + j] + ds_next[b, j]
-                dz[b, j] = ds * a[b, 3 * hid + j] * sl[b, j]
-                dz[b, hid + j] = ds * s_prev[b, j] * sl[b, hid + j]
-                dz[b, 2 * hid + j] = do * sl[b, 2 * hid + j]
-                dz[b, 3 * hid + j] = ds * a[b, j] * sl[b, 3 * hid + j]
-                ds_next[b, j] = ds * a[b, hid + j]
+                ds = dsb[j]
+                dzb[j] = ds * ab[3 * hid + j] * slb[j]
+                dzb[hid + j] = ds * spb[j] * slb[hid + j]
+                dzb[3 * hid + j] = ds * ab[j] * slb[3 * hid + j]
+                dsb[j] = ds * ab[hid + j]
         dh_next = np.dot(dz, w_hh_t)
     return dz_all
