@@ -30,7 +30,7 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 @click.option("--intervals", default="wide,narrow", show_default=True,
               help="Interval pairs (sigmoid gate / tanh cell): wide = [-8,8]/[-4,4], narrow = [-2,2]/[-1,1].")
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True)
