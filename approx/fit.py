@@ -24,7 +24,7 @@ from approx.certify import certified_bound
 from approx.errors import FitError, UnknownNameError
 from approx.exact_series import derivative, mp_horner, to_power
 from approx.methods import METHODS
-from approx.sup_norm import max_error as located_max_error, mp_error, rms_error
+from approx.sup_norm import max_error as located_max_error, mp_error, rms_error, round_down
 from approx.targets import Target, get_target
 
 __all__ = ["fit", "default_name", "MAX_DEGREE", "METHODS"]
@@ -133,9 +133,7 @@ def _dvp_lower_bound(target: Target, power: list[Fraction], a: float, b: float, 
     signs = [mpmath.sign(e) for e in errs]
     if any(s == 0 for s in signs) or any(s1 == s2 for s1, s2 in zip(signs, signs[1:])):
         return 0.0
-    low = min(abs(e) for e in errs)
-    f = float(low)
-    return f if mpmath.mpf(f) <= low else float(np.nextafter(f, -np.inf))
+    return round_down(min(abs(e) for e in errs))
 
 
 def _evaluate(target: Target, name: str | None, method: str, degree: int, a: float, b: float,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import mpmath
 import numpy as np
 
-__all__ = ["local_extrema", "max_error", "rms_error", "mp_error"]
+__all__ = ["local_extrema", "max_error", "rms_error", "mp_error", "round_down"]
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _MP_DPS = 40
@@ -128,10 +128,11 @@ def max_error(target, np_poly: Callable, mp_poly: Callable, a: float, b: float,
     keep = np.argsort(-np.abs(v))[: 2 * (degree + 2) + 2]
     exact = [abs(e) for e in mp_error(target, mp_poly, a, b, t[keep])]
     i = int(np.argmax([float(e) for e in exact]))
-    return _round_down(exact[i]), float(mid + half * t[keep][i])
+    return round_down(exact[i]), float(mid + half * t[keep][i])
 
 
-def _round_down(x) -> float:
+def round_down(x) -> float:
+    """An mpmath number rounded down to float64 (never above it)."""
     f = float(x)
     return f if mpmath.mpf(f) <= x else float(np.nextafter(f, -np.inf))
 

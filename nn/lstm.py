@@ -80,15 +80,15 @@ class LSTM:
         x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=np.float64)  # time-major inside
         z_all = (x_tm.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(steps, n, -1)  # one GEMM
         z_all += self.params["bias"]
-        acts, states, cells, hs = kernels.forward(z_all, self.params["weight_hh"], *self._packed,
-                                                  self.cell == "standard")
-        self._cache = (x_tm, z_all, acts, states, cells, hs)
+        packed = self._packed
+        acts, states, cells, hs = kernels.forward(z_all, self.params["weight_hh"], *packed, self.cell == "standard")
+        self._cache = (x_tm, z_all, acts, states, cells, hs, packed)
         return hs[1:].transpose(1, 0, 2)
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
         """Pre-activations of the last forward pass: gates i, f, o, g and (standard cell) the cell state s."""
-        _, z_all, _, states, _, _ = self._cache
+        _, z_all, _, states, _, _, _ = self._cache
         hid = self.hidden_size
         out = {name: z_all[..., k * hid:(k + 1) * hid] for k, name in enumerate(GATES)}
         if self.cell == "standard":
@@ -108,11 +108,11 @@ class LSTM:
         ndarray, shape (batch, time, input_size)
             dL/dx; the parameter gradients are stored in ``grads``.
         """
-        x_tm, z_all, acts, states, cells, hs = self._cache
+        x_tm, z_all, acts, states, cells, hs, packed = self._cache
         steps, n, _ = x_tm.shape
         hid = self.hidden_size
         d_tm = np.ascontiguousarray(d_hidden.transpose(1, 0, 2), dtype=np.float64)
-        dz_all = kernels.backward(d_tm, z_all, acts, states, cells, self.params["weight_hh"], *self._packed,
+        dz_all = kernels.backward(d_tm, z_all, acts, states, cells, self.params["weight_hh"], *packed,
                                   self.cell == "standard")
         flat_dz = dz_all.reshape(-1, 4 * hid)
         self.grads["weight_ih"] = x_tm.reshape(-1, x_tm.shape[-1]).T @ flat_dz
