@@ -10,6 +10,7 @@ import click
 
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
+from cli.train_commands import parse_lags
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -36,11 +37,13 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True)
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--lags", callback=parse_lags, default="",
+              help="Also run every configuration with load features at these lags, e.g. 48,336 (issue 7).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Worker processes [default: number of cores].")
 @registry_option
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="experiment", show_default=True)
 def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, batch_size, lr, patience,
-                       hidden_size, dense_size, jobs, registry, out_dir):
+                       hidden_size, dense_size, lags, jobs, registry, out_dir):
     """Degree, method and exact-vs-polynomial experiments; results.csv, summary.md and plots in OUTPUT.
 
     Finished runs are kept in OUTPUT/results.csv: running the same command again resumes.
@@ -60,10 +63,10 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
         if v not in INTERVALS:
             raise ApproxError(f"unknown interval pair {v!r}; choose from {', '.join(INTERVALS)}")
     grid = Grid(_ints(degrees, "degrees"), method_list, _ints(seeds, "seeds"), interval_list, cell, epochs,
-                batch_size, lr, patience, hidden_size, dense_size, data)
+                batch_size, lr, patience, hidden_size, dense_size, data, ((), lags) if lags else ((),))
     reg = Registry(registry)
     out = Path(out_dir)
-    total = len(grid.seeds) * (1 + len(grid.degrees) * len(grid.methods) * len(grid.intervals))
+    total = len(grid.lag_sets) * len(grid.seeds) * (1 + len(grid.degrees) * len(grid.methods) * len(grid.intervals))
     with click.progressbar(length=total, label="runs", file=sys.stderr, show_pos=True) as bar:
         results = run_grid(grid, out, reg, jobs or os.cpu_count() or 1, on_done=lambda row: bar.update(1))
     failed = results[results.status != "ok"]

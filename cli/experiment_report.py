@@ -11,7 +11,7 @@ import pandas as pd
 
 from approx import Registry
 from approx.targets import get_target
-from cli.experiment_runner import INTERVALS
+from cli.experiment_runner import INTERVALS, lag_label
 
 __all__ = ["summarise", "plot_all", "best_pair"]
 
@@ -38,8 +38,45 @@ def best_pair(results: pd.DataFrame) -> pd.Series:
     return poly.iloc[0]
 
 
+def _main_features(results: pd.DataFrame, grid) -> pd.DataFrame:
+    """The runs with the grid's first feature setup (the design's 58 features by default)."""
+    return results[results.lags == lag_label(grid.lag_sets[0])]
+
+
+def _baseline_lines(grid) -> list[str]:
+    from nn.data import load_series
+    from nn.features import make_dataset
+    from nn.metrics import baselines
+
+    data = make_dataset(load_series(grid.data))
+    found = baselines(data.loads, data.target_pos[data.splits["test"]])
+    return ["", "## Naive baselines on the same test targets", "",
+            "| forecast | test MAPE | test RMSE (MW) |", "|---|---|---|"] + [
+            f"| {name.replace('_', ' ')} | {v['mape']:.3f} | {v['rmse']:.1f} |" for name, v in found.items()]
+
+
+def _lag_lines(results: pd.DataFrame, grid) -> list[str]:
+    labels = [lag_label(lags) for lags in grid.lag_sets]
+    ok = results[results.status == "ok"]
+    lines = ["", "## 4. Features: lagged loads", "",
+             "Test MAPE in % (mean ± spread over seeds) per feature setup ('-': the design's 58 features; "
+             "'48,336': plus the loads 48 and 336 steps before the target).", "",
+             "| activations | " + " | ".join(f"lags {lab}" for lab in labels) + " |",
+             "|---|" + "---|" * len(labels)]
+    configs = ok[["method", "degree", "interval", "gate", "cell"]].drop_duplicates()
+    configs = configs.assign(poly=configs.method != "exact").sort_values(["poly", "method", "degree", "interval"])
+    for cfg in configs.itertuples():
+        part = ok[(ok.gate == cfg.gate) & (ok.cell == cfg.cell)]
+        name = "exact sigmoid / tanh" if cfg.method == "exact" else f"`{cfg.gate}` / `{cfg.cell}`"
+        lines.append(f"| {name} | " + " | ".join(_mean_std(part[part.lags == lab]) for lab in labels) + " |")
+    return lines
+
+
 def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
-    """Markdown: one table per experiment, the interval winner, and the best pair (registered as best-gate/best-cell)."""
+    """Markdown: one table per experiment, the interval winner, the best pair (registered as best-gate/best-cell),
+    the naive baselines and, with several feature setups, a table of them."""
+    everything = results
+    results = _main_features(results, grid)
     ok = results[results.status == "ok"]
     lines = [f"# Plaintext experiments ({grid.cell} cell, batch {grid.batch_size}, lr {grid.lr}, "
              f"at most {grid.epochs} epochs, patience {grid.patience}, seeds {', '.join(map(str, grid.seeds))})",
@@ -85,12 +122,16 @@ def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
               "`best-gate` and `best-cell`."]
     for stable, name in (("best-gate", best.gate), ("best-cell", best.cell)):
         registry.add(dataclasses.replace(registry.get(name), name=stable))
+    lines += _baseline_lines(grid)
+    if grid.lag_sets != ((),):
+        lines += _lag_lines(everything, grid)
     return "\n".join(lines) + "\n"
 
 
 def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyplot) -> list[Path]:
     """MAPE against degree per method, training curves, and each polynomial's error over its interval."""
     plt = pyplot
+    results = _main_features(results, grid)
     ok = results[results.status == "ok"]
     paths = []
     fig, axes = plt.subplots(1, len(grid.intervals), figsize=(5 * len(grid.intervals), 4), squeeze=False,

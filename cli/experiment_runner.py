@@ -28,16 +28,22 @@ import pandas as pd
 
 from approx import Registry, fit
 
-__all__ = ["Grid", "Run", "plan_runs", "run_grid", "INTERVALS", "KEY"]
+__all__ = ["Grid", "Run", "plan_runs", "run_grid", "lag_label", "INTERVALS", "KEY"]
 
 # (gate sigmoid interval, cell tanh interval): the design's defaults, and a narrow pair
 INTERVALS = {"wide": ((-8.0, 8.0), (-4.0, 4.0)), "narrow": ((-2.0, 2.0), (-1.0, 1.0))}
-KEY = ["gate", "cell", "seed"]
+KEY = ["gate", "cell", "seed", "lags"]
+NO_LAGS = "-"
+RESULTS = ["status", "test_rmse", "test_mae", "test_mape", "val_mape", "train_seconds", "epochs_run", "best_epoch",
+           "outside_interval", "val_curve", "error", "trace"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
     """What to run.
+
+    ``lag_sets`` lists the feature setups: () is the design's 58 features, (48, 336) adds the
+    loads a day and a week before the target (issue 7); every configuration runs with each.
 
     Defaults: batch 64, lr 0.5, at most 25 epochs, which keeps the 99 runs of the default grid
     within 30 minutes on 2 cores (measured 27 min 43 s; 40 epochs took 41 min).  Per-sample SGD
@@ -57,11 +63,12 @@ class Grid:
     hidden_size: int = 40
     dense_size: int = 20
     data: str = "taylor"
+    lag_sets: tuple = ((),)
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One training run: activations (registry names), seed and their description."""
+    """One training run: activations (registry names), seed, lags ('-' or '48,336') and their description."""
 
     gate: str
     cell: str
@@ -69,6 +76,17 @@ class Run:
     method: str
     degree: int
     interval: str
+    lags: str = NO_LAGS
+
+    @property
+    def key(self) -> tuple:
+        """(gate, cell, seed, lags): what identifies a finished run in results.csv."""
+        return self.gate, self.cell, self.seed, self.lags
+
+
+def lag_label(lags: tuple) -> str:
+    """'-' for no lags, else '48,336'."""
+    return ",".join(map(str, lags)) if lags else NO_LAGS
 
 
 def plan_runs(grid: Grid, registry: Registry) -> list[Run]:
@@ -83,7 +101,7 @@ def plan_runs(grid: Grid, registry: Registry) -> list[Run]:
                 registry.add(gate)
                 registry.add(cell)
                 runs += [Run(gate.name, cell.name, seed, method, degree, label) for seed in grid.seeds]
-    return runs
+    return [dataclasses.replace(run, lags=lag_label(lags)) for lags in grid.lag_sets for run in runs]
 
 
 def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
@@ -96,8 +114,9 @@ def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
         from nn.forecaster import Forecaster, ForecasterConfig
         from nn.training import TrainConfig, train
 
-        data = make_dataset(load_series(grid.data))
-        config = ForecasterConfig(hidden_size=grid.hidden_size, dense_size=grid.dense_size,
+        lags = () if run.lags == NO_LAGS else tuple(int(v) for v in run.lags.split(","))
+        data = make_dataset(load_series(grid.data), lags=lags)
+        config = ForecasterConfig(input_size=data.features, hidden_size=grid.hidden_size, dense_size=grid.dense_size,
                                   gate_activation=run.gate, cell_activation=run.cell, cell=grid.cell)
         model = Forecaster(config, registry=registry_path, seed=run.seed,
                            output_bias=float(data.part("train")[1].mean()))
@@ -135,13 +154,16 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
     out_dir.mkdir(parents=True, exist_ok=True)
     csv = out_dir / "results.csv"
     runs = plan_runs(grid, registry)
-    done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=KEY)
-    finished = {(r.gate, r.cell, int(r.seed)) for r in done.itertuples()}
-    todo = [r for r in runs if (r.gate, r.cell, r.seed) not in finished]
+    done = _read(csv) if csv.exists() else pd.DataFrame(columns=KEY)
+    columns = [f.name for f in dataclasses.fields(Run)] + RESULTS
+    if csv.exists() and list(done.columns) != columns:  # a results.csv from an older version: same rows, new columns
+        done.reindex(columns=columns).to_csv(csv, index=False)
+    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in done.itertuples()}
+    todo = [r for r in runs if r.key not in finished]
     rows = []
 
     def record(row):
-        frame = pd.DataFrame([row])
+        frame = pd.DataFrame([row]).reindex(columns=columns)
         frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
         rows.append(row)
         if on_done is not None:
@@ -166,6 +188,16 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
                 os.environ.pop("OPENBLAS_NUM_THREADS", None)
             else:
                 os.environ["OPENBLAS_NUM_THREADS"] = env_before
-    table = pd.read_csv(csv)
-    keep = {(r.gate, r.cell, r.seed) for r in runs}
-    return table[[(g, c, int(s)) in keep for g, c, s in zip(table.gate, table.cell, table.seed)]]
+    table = _read(csv)
+    keep = {r.key for r in runs}
+    return table[[(g, c, int(s), lag) in keep
+                  for g, c, s, lag in zip(table.gate, table.cell, table.seed, table.lags)]]
+
+
+def _read(csv: Path) -> pd.DataFrame:
+    """results.csv, with the lags column as text (files from before it had no lags: '-')."""
+    table = pd.read_csv(csv, dtype={"lags": str})
+    if "lags" not in table:
+        table["lags"] = NO_LAGS
+    table["lags"] = table["lags"].fillna(NO_LAGS)
+    return table

@@ -26,20 +26,42 @@ def with_data_options(fn):
     return fn
 
 
-def _dataset(data, time_column, load_column, holiday_calendar):
+def _dataset(data, time_column, load_column, holiday_calendar, window=None, lags=()):
     from nn.data import load_series
-    from nn.features import make_dataset
+    from nn.features import WINDOW, make_dataset
 
     country, _, subdiv = holiday_calendar.partition("/")
-    return make_dataset(load_series(data, time_column, load_column), country=country, subdiv=subdiv or None)
+    return make_dataset(load_series(data, time_column, load_column), window=window or WINDOW, lags=lags,
+                        country=country, subdiv=subdiv or None)
+
+
+def _model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
+    """The dataset with the window and lags ``meta`` (a model file's metadata) was trained on."""
+    features = meta.get("features", {})
+    return _dataset(data, time_column, load_column, holiday_calendar, features.get("window"),
+                    tuple(features.get("lags", ())))
+
+
+def parse_lags(ctx, param, text):
+    """Click callback: '48,336' -> (48, 336); empty -> ()."""
+    if not text:
+        return ()
+    try:
+        lags = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"comma-separated whole numbers of steps, e.g. 48,336; got {text!r}") from None
+    if any(v < 1 for v in lags) or len(set(lags)) != len(lags):
+        raise click.BadParameter(f"lags must be distinct positive numbers of steps, got {text!r}")
+    return lags
 
 
 def _metrics_table(result: dict) -> str:
     rows = [("model", result["test"], result["val"])]
-    rows += [(name.replace("_", " "), test, result["baselines_val"][name])
+    rows += [(name.replace("_", " "), test, result["baselines_val"].get(name))
              for name, test in result["baselines"].items()]
-    lines = [f"{'':16}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
-    lines += [f"{name:16}{t['rmse']:11.1f}{t['mae']:10.1f}{t['mape']:10.3f}%{v['mape']:9.3f}%" for name, t, v in rows]
+    lines = [f"{'':20}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
+    lines += [f"{name:20}{t['rmse']:11.1f}{t['mae']:10.1f}{t['mape']:10.3f}%"
+              + (f"{v['mape']:9.3f}%" if v else f"{'-':>10}") for name, t, v in rows]
     lines.append("(RMSE and MAE in MW)")
     if result["outside_interval"]:
         worst = max(result["outside_interval"].items(), key=lambda kv: kv[1])
@@ -63,6 +85,9 @@ def _metrics_table(result: dict) -> str:
 @click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval.")
 @click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True)
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--window", type=click.IntRange(1), default=20, show_default=True, help="Steps per input window.")
+@click.option("--lags", callback=parse_lags, default="",
+              help="Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
@@ -77,17 +102,16 @@ def _metrics_table(result: dict) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="model.npz", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def train_command(data, time_column, load_column, holiday_calendar, gate_activation, cell_activation, cell,
-                  hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, epochs,
-                  batch_size, lr, l2, clip_norm, patience, seed, registry, output, as_json):
+                  hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
+                  epochs, batch_size, lr, l2, clip_norm, patience, seed, registry, output, as_json):
     """Train the seed-000 LSTM forecaster with registry activations."""
     from nn.evaluation import evaluate
-    from nn.features import FEATURES
     from nn.forecaster import Forecaster, ForecasterConfig
     from nn.persistence import save_model
     from nn.training import TrainConfig, train
 
-    dataset = _dataset(data, time_column, load_column, holiday_calendar)
-    config = ForecasterConfig(FEATURES, hidden_size, dense_size, gate_activation, cell_activation, cell,
+    dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
+    config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip)
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
     lr = lr if lr is not None else (0.01 if batch_size == 1 else 0.1)
@@ -113,11 +137,12 @@ def train_command(data, time_column, load_column, holiday_calendar, gate_activat
         "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
         "baselines": result["baselines"], "outside_interval": result["outside_interval"],
         "train": {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
-                  "seed": seed, "data": data},
+                  "seed": seed, "data": data, "window": window, "lags": list(lags)},
     }
     save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
                                "data": {"source": data, "time_column": time_column, "load_column": load_column,
-                                        "holidays": holiday_calendar}, "summary": summary})
+                                        "holidays": holiday_calendar},
+                               "features": {"window": window, "lags": list(lags)}, "summary": summary})
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -136,8 +161,8 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     from nn.evaluation import evaluate
     from nn.persistence import load_model
 
-    model, _ = load_model(model_file, registry=registry)
-    result = evaluate(model, _dataset(data, time_column, load_column, holiday_calendar))
+    model, meta = load_model(model_file, registry=registry)
+    result = evaluate(model, _model_dataset(meta, data, time_column, load_column, holiday_calendar))
     if as_json:
         click.echo(json.dumps({"test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"],
                                "test_mape": result["test"]["mape"], "val_mape": result["val"]["mape"],
@@ -157,8 +182,8 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
     from nn.evaluation import forecast
     from nn.persistence import load_model
 
-    model, _ = load_model(model_file, registry=registry)
-    dataset = _dataset(data, time_column, load_column, holiday_calendar)
+    model, meta = load_model(model_file, registry=registry)
+    dataset = _model_dataset(meta, data, time_column, load_column, holiday_calendar)
     plt = pyplot()
     x, _ = dataset.part("test")
     s = dataset.splits["test"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nn.data import DataError
 from nn.features import Dataset
 from nn.metrics import baselines, scores
 
@@ -21,10 +22,18 @@ def evaluate(model, data: Dataset) -> dict:
     Returns
     -------
     dict
-        ``val`` and ``test`` (each rmse, mae, mape), ``baselines`` {persistence,
-        seasonal_naive} on the test part, ``baselines_val`` on the validation
+        ``val`` and ``test`` (each rmse, mae, mape), ``baselines`` (see
+        :func:`nn.metrics.baselines`) on the test part, ``baselines_val`` on the validation
         part, and ``outside_interval`` (domain monitor on the test windows).
+
+    Raises
+    ------
+    DataError
+        If the data's features per step differ from the model's input size.
     """
+    if data.features != model.config.input_size:
+        raise DataError(f"the model reads {model.config.input_size} features per step but the data has "
+                        f"{data.features}: build the data with the window and lags the model was trained on")
     out = {}
     for part in ("val", "test"):
         x, _ = data.part(part)

@@ -7,6 +7,14 @@ one-hot of the half hour of the day, a 7-way one-hot of the day of the week
 predicts the normalised load of the next step.  Windows are split 7 : 2 : 1 in
 time order into train, validation and test, and the min-max scaling is fitted
 on the loads the training windows see only.
+
+Optional lagged loads (issue 7): with lags L_1..L_k every step s of a window
+gets k more features, the normalised loads e_(s+1-L_j), so the window's last
+step carries the load L_j steps before the target (``lags=(48, 336)``: the
+same half hour one day and one week earlier).  The split is made on the target
+positions exactly as without lags, then the first samples whose lags reach
+before the start of the series are dropped, so the validation and test targets
+do not depend on the lags.
 """
 
 from __future__ import annotations
@@ -41,6 +49,10 @@ class Dataset:
         The series in MW.
     target_pos : ndarray, shape (samples,)
         Position of each target in ``loads``.
+    window : int
+        Steps per window.
+    lags : tuple of int
+        Lags (in steps) of the extra load features, empty for the design's 58 features.
     splits : dict of str -> slice
         ``train``, ``val`` and ``test`` ranges of samples.
     load_min, load_max : float
@@ -52,9 +64,16 @@ class Dataset:
     index: pd.DatetimeIndex
     loads: np.ndarray
     target_pos: np.ndarray
+    window: int
+    lags: tuple
     splits: dict
     load_min: float
     load_max: float
+
+    @property
+    def features(self) -> int:
+        """Features per step: 58 plus one per lag."""
+        return self.x.shape[2]
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of ``train``, ``val`` or ``test``."""
@@ -79,12 +98,12 @@ def _calendar(index: pd.DatetimeIndex, country: str, subdiv: str | None) -> np.n
     out = np.zeros((len(index), FEATURES - 1))
     rows = np.arange(len(index))
     out[rows, half_hour] = 1.0
-    out[rows, 48 + index.dayofweek] = 1.0
+    out[rows, 48 + index.day_of_week] = 1.0
     out[rows, 55 + np.where(is_holiday, 0, 1)] = 1.0
     return out
 
 
-def make_dataset(series: pd.Series, window: int = WINDOW, country: str = "GB",
+def make_dataset(series: pd.Series, window: int = WINDOW, lags=(), country: str = "GB",
                  subdiv: str | None = "ENG") -> Dataset:
     """Windows, targets and the chronological 7:2:1 split of a half-hourly series.
 
@@ -93,7 +112,9 @@ def make_dataset(series: pd.Series, window: int = WINDOW, country: str = "GB",
     series : pandas.Series
         From :func:`nn.data.load_series`.
     window : int
-        Steps per input window.
+        Steps per input window (>= 1).
+    lags : sequence of int
+        Lags in steps (each >= 1) of extra load features; default none.
     country, subdiv : str
         Holiday calendar of the ``holidays`` package.
 
@@ -104,23 +125,33 @@ def make_dataset(series: pd.Series, window: int = WINDOW, country: str = "GB",
     Raises
     ------
     DataError
-        If the series is too short for ten windows in every part.
+        If the window or a lag is not a positive whole number, or the series is
+        too short for ten windows in every part.
     """
+    lags = tuple(int(v) for v in lags)
+    if window < 1 or any(v < 1 for v in lags) or len(set(lags)) != len(lags):
+        raise DataError(f"the window ({window}) and the lags {list(lags)} must be distinct positive numbers of steps")
     loads = series.to_numpy(dtype=np.float64)
     samples = len(loads) - window
     n_train, n_val = int(samples * SPLIT[0]), int(samples * SPLIT[1])
-    if min(n_train, n_val, samples - n_train - n_val) < 10:
-        raise DataError(f"{len(loads)} steps are too few for windows of {window} and a 7:2:1 split")
+    # targets at window + i; a lag L needs the step window + i - window + 1 - L >= 0
+    dropped = max(lags, default=1) - 1
+    if min(n_train - dropped, n_val, samples - n_train - n_val) < 10:
+        raise DataError(f"{len(loads)} steps are too few for windows of {window}, lags up to "
+                        f"{max(lags, default=0)} and a 7:2:1 split with ten windows in each part")
     seen = loads[: n_train + window]
     lo, hi = float(seen.min()), float(seen.max())
     if hi == lo:
         raise DataError("the training part of the load is constant; nothing to forecast")
     e = (loads - lo) / (hi - lo)
-    x_steps = np.concatenate([e[:, None], _calendar(series.index, country, subdiv)], axis=1)
-    starts = np.arange(samples)
-    x = np.lib.stride_tricks.sliding_window_view(x_steps, window, axis=0)[:samples].transpose(0, 2, 1)
+    lagged = [np.concatenate([np.zeros(lag - 1), e[: len(e) - lag + 1]])[:, None] for lag in lags]
+    x_steps = np.concatenate([e[:, None], _calendar(series.index, country, subdiv), *lagged], axis=1)
+    starts = np.arange(dropped, samples)
+    x = np.lib.stride_tricks.sliding_window_view(x_steps, window, axis=0)[starts].transpose(0, 2, 1)
     target_pos = starts + window
+    n_train -= dropped
     splits = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val),
-              "test": slice(n_train + n_val, samples)}
+              "test": slice(n_train + n_val, samples - dropped)}
     return Dataset(x=np.ascontiguousarray(x), y=e[target_pos][:, None], index=series.index[target_pos],
-                   loads=loads, target_pos=target_pos, splits=splits, load_min=lo, load_max=hi)
+                   loads=loads, target_pos=target_pos, window=window, lags=lags, splits=splits,
+                   load_min=lo, load_max=hi)

@@ -3,8 +3,8 @@
 RMSE, MAE and MAPE (mean absolute percentage error, in %) of forecasts against
 the actual loads; baselines (Hyndman & Athanasopoulos, *Forecasting:
 Principles and Practice*, 3rd ed., section 5.2): persistence (the last value
-of the window) and seasonal naive (the same half hour of the previous day,
-48 steps earlier).
+of the window) and the seasonal naive forecasts with a daily and a weekly
+season (the same half hour 48 and 336 steps earlier).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 __all__ = ["scores", "baselines"]
 
 DAY = 48
+WEEK = 7 * DAY
 
 
 def scores(forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
@@ -25,15 +26,27 @@ def scores(forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
 
 
 def baselines(loads: np.ndarray, target_pos: np.ndarray) -> dict[str, dict[str, float]]:
-    """Scores of the persistence and seasonal naive forecasts of ``loads[target_pos]``.
+    """Scores of the naive forecasts of ``loads[target_pos]``.
 
-    Raises
-    ------
-    ValueError
-        If a target has no value one day earlier.
+    Parameters
+    ----------
+    loads : ndarray, shape (steps,)
+        The series (MW).
+    target_pos : ndarray of int, shape (targets,)
+        Positions of the forecast targets (each >= 1).
+
+    Returns
+    -------
+    dict
+        ``persistence``, ``seasonal_naive_day`` (48 steps earlier) and
+        ``seasonal_naive_week`` (336 steps earlier), each {rmse, mae, mape};
+        a seasonal baseline is left out when some target has less than one
+        season of history.
     """
-    if np.min(target_pos) < DAY:
-        raise ValueError("seasonal naive needs a full day of history before every target")
+    target_pos = np.asarray(target_pos)
     actual = loads[target_pos]
-    return {"persistence": scores(loads[target_pos - 1], actual),
-            "seasonal_naive": scores(loads[target_pos - DAY], actual)}
+    out = {"persistence": scores(loads[target_pos - 1], actual)}
+    for name, lag in (("seasonal_naive_day", DAY), ("seasonal_naive_week", WEEK)):
+        if np.min(target_pos) >= lag:
+            out[name] = scores(loads[target_pos - lag], actual)
+    return out

@@ -133,12 +133,23 @@ def test_train_evaluate_and_plot_forecast(run, tmp_path):
     summary = json.loads(result.stdout)
     assert {"test_rmse", "test_mae", "test_mape", "val_mape", "epochs_run", "train_seconds", "seconds_per_epoch",
             "baselines", "outside_interval"} <= set(summary)
-    assert set(summary["baselines"]) == {"persistence", "seasonal_naive"} and summary["epochs_run"] == 2
+    assert set(summary["baselines"]) == {"persistence", "seasonal_naive_day", "seasonal_naive_week"} and summary["epochs_run"] == 2
     evaluated = json.loads(run("evaluate", "m.npz", "--json").output)
     assert evaluated["test_mape"] == pytest.approx(summary["test_mape"], rel=1e-12)
     assert "persistence" in run("evaluate", "m.npz").output
     assert run("plot-forecast", "m.npz", "-o", "f.png").exit_code == 0
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lagged_model_is_evaluated_with_its_lags(run):
+    summary = json.loads(run("train", "--epochs", "1", "--batch-size", "64", "--hidden-size", "4", "--dense-size",
+                             "2", "--lags", "48,336", "--window", "8", "-o", "lag.npz", "--json").stdout)
+    assert summary["train"]["lags"] == [48, 336] and summary["train"]["window"] == 8
+    evaluated = json.loads(run("evaluate", "lag.npz", "--json").output)
+    assert evaluated["test_mape"] == pytest.approx(summary["test_mape"], rel=1e-12)
+    assert evaluated["baselines"] == summary["baselines"]
+    bad = run("train", "--lags", "48,x", "-o", "never.npz")
+    assert bad.exit_code == 2 and "48,336" in bad.output
 
 
 def test_train_refuses_unknown_activation_before_writing(tmp_path):

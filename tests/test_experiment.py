@@ -49,8 +49,26 @@ def test_same_seed_same_numbers(tmp_path, monkeypatch):
     assert tables[0].test_mape.tolist() == tables[1].test_mape.tolist()
 
 
+def test_lag_setups_run_beside_the_design_features(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["experiment", "--degrees", "3", "--methods", "chebyshev", "--seeds", "0", "--intervals", "narrow",
+            "--epochs", "1", "--hidden-size", "4", "--dense-size", "2", "--jobs", "1", "--registry", "r.json",
+            "--lags", "48,336", "-o", "out"]
+    result = CliRunner().invoke(approx, args, catch_exceptions=False)
+    assert result.exit_code == 0
+    table = pd.read_csv(tmp_path / "out" / "results.csv", dtype={"lags": str})
+    assert sorted(table.lags) == ["-", "-", "48,336", "48,336"] and set(table.status) == {"ok"}
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "## 4. Features: lagged loads" in summary and "lags 48,336" in summary
+    assert "seasonal naive week" in summary and "persistence" in summary
+    # resume keeps both setups apart
+    before = (tmp_path / "out" / "results.csv").read_text()
+    assert CliRunner().invoke(approx, args, catch_exceptions=False).exit_code == 0
+    assert (tmp_path / "out" / "results.csv").read_text() == before
+
+
 def test_bad_grid_options_exit_2(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for bad in (["--methods", "pade"], ["--degrees", "3,x"], ["--intervals", "huge"]):
+    for bad in (["--methods", "pade"], ["--degrees", "3,x"], ["--intervals", "huge"], ["--lags", "0,48"]):
         result = CliRunner().invoke(approx, ["experiment", *bad, "-o", "o"])
         assert result.exit_code == 2

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nn.data import DataError, load_series
 from nn.features import FEATURES, WINDOW, make_dataset
@@ -89,6 +91,56 @@ def test_metrics_and_baselines_on_known_series():
     loads = np.arange(1.0, 201.0)
     pos = np.arange(60, 200)
     b = baselines(loads, pos)
-    assert b["persistence"]["mae"] == 1.0 and b["seasonal_naive"]["mae"] == 48.0
+    assert b["persistence"]["mae"] == 1.0 and b["seasonal_naive_day"]["mae"] == 48.0
+    assert "seasonal_naive_week" not in b  # targets from 60 on have no week of history
+    assert baselines(np.arange(1.0, 501.0), np.arange(336, 500))["seasonal_naive_week"]["mae"] == 336.0
     s = scores(np.array([110.0, 90.0]), np.array([100.0, 100.0]))
     assert s == {"rmse": 10.0, "mae": 10.0, "mape": 10.0}
+
+
+def _weekly_series(weeks: int, seed: int) -> pd.Series:
+    """A random half-hourly series that repeats every week (336 steps) exactly."""
+    week = np.random.default_rng(seed).uniform(20000.0, 40000.0, 336)
+    index = pd.date_range("2001-01-01", periods=336 * weeks, freq="30min")
+    return pd.Series(np.tile(week, weeks), index=index)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=3, unique=True), st.integers(1, 30), st.integers(0, 99))
+def test_lag_features_are_the_loads_lag_steps_before_each_next_step(lags, window, seed):
+    data = make_dataset(_weekly_series(12, seed) * np.linspace(1.0, 1.2, 336 * 12), window=window, lags=lags)
+    e = (data.loads - data.load_min) / (data.load_max - data.load_min)
+    assert data.x.shape[1:] == (window, FEATURES + len(lags)) and data.features == FEATURES + len(lags)
+    step = data.target_pos[:, None] - window + np.arange(window)  # position of each window step
+    for j, lag in enumerate(lags):
+        assert np.array_equal(data.x[:, :, FEATURES + j], e[step + 1 - lag])
+    # the first sample's earliest lag reaches exactly the first step of the series
+    assert step[0, 0] + 1 - max(lags) == 0
+    # validation and test targets do not depend on the lags
+    plain = make_dataset(_weekly_series(12, seed) * np.linspace(1.0, 1.2, 336 * 12), window=window)
+    for part in ("val", "test"):
+        assert np.array_equal(data.target_pos[data.splits[part]], plain.target_pos[plain.splits[part]])
+
+
+def test_weekly_lag_of_a_weekly_series_forecasts_it_exactly():
+    data = make_dataset(_weekly_series(12, 0), lags=(336,))
+    x, y = data.part("train")
+    # the naive forecast and a linear model on the last step's features are exact
+    assert np.array_equal(data.x[:, -1, -1], data.y[:, 0])
+    last = np.concatenate([x[:, -1], np.ones((len(x), 1))], axis=1)
+    coef = np.linalg.lstsq(last, y[:, 0], rcond=None)[0]
+    xt, yt = data.part("test")
+    predicted = data.to_mw(np.concatenate([xt[:, -1], np.ones((len(xt), 1))], axis=1) @ coef)
+    assert np.max(np.abs(predicted - data.to_mw(yt[:, 0]))) < 1e-6
+    # the weekly naive baseline scores exactly the targets the model predicts, with zero error
+    test_pos = data.target_pos[data.splits["test"]]
+    assert np.allclose(data.loads[test_pos], data.to_mw(yt[:, 0]))
+    assert baselines(data.loads, test_pos)["seasonal_naive_week"]["mape"] == 0.0
+    assert baselines(data.loads, test_pos)["seasonal_naive_day"]["mape"] > 1.0
+
+
+def test_bad_lags_are_refused():
+    with pytest.raises(DataError, match="positive"):
+        make_dataset(_weekly_series(12, 0), lags=(0,))
+    with pytest.raises(DataError, match="too few"):
+        make_dataset(_weekly_series(2, 0), lags=(600,))

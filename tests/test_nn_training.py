@@ -113,7 +113,7 @@ def test_evaluate_reports_mw_metrics_and_baselines(poly_registry, small_data):
     data, _, _ = small_data
     result = evaluate(small_model(poly_registry, True), data)
     assert set(result["test"]) == {"rmse", "mae", "mape"}
-    assert set(result["baselines"]) == {"persistence", "seasonal_naive"}
+    assert set(result["baselines"]) == {"persistence", "seasonal_naive_day", "seasonal_naive_week"}
     assert result["test"]["rmse"] >= result["test"]["mae"] > 0
     json.dumps(result)
 
