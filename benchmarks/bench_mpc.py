@@ -19,10 +19,10 @@ def best_online(session, fn, repeats=5):
     """Best wall time of fn less the dealer's (offline) time spent inside it."""
     times = []
     for _ in range(repeats):
-        offline = session.dealer.offline_seconds
+        offline = session.provider.offline_seconds
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start - (session.dealer.offline_seconds - offline))
+        times.append(time.perf_counter() - start - (session.provider.offline_seconds - offline))
     return min(times)
 
 

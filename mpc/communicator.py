@@ -1,60 +1,109 @@
 """Communicators: how the parties open values, and what that costs.
 
-The in-process communicator simulates all n parties in one process: every
-share array carries a leading party axis of length n, and opening a value
-sums it over that axis.  It counts what real parties would send: opening a
-value of m ring elements costs every party (n - 1) 8 m bytes (each sends its
-share to the others) and one round; values opened together share the round
-(CrypTen's ``communicator`` counts the same way).
+A communicator knows which parties' shares this process holds
+(``local_parties``): all n in process, where every share array carries a
+leading party axis of length n, or one in a party process of the TCP
+transport (:mod:`mpc.tcp`), where the axis has length 1.  The gates are
+written once against this interface (SPMD: every process runs the same
+program on its own shares).
+
+Accounting, the same on every transport: opening a value of m ring elements
+to everybody costs every party (n - 1) 8 m bytes (each sends its share to the
+others) and one round; opening it to one party costs every other party 8 m
+bytes; values opened together share the round (CrypTen's ``communicator``
+counts the same way).  Every process keeps the counts of all n parties, which
+are public functions of the circuit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["InProcessCommunicator"]
+__all__ = ["Communicator", "InProcessCommunicator"]
 
 
-class InProcessCommunicator:
-    """All parties in one process, with exact traffic accounting.
+class Communicator:
+    """The interface: open shared values, add public values on party 0, count rounds and bytes.
 
     Parameters
     ----------
     parties : int
         n >= 2.
+    local_parties : sequence of int
+        The parties whose shares this process holds, in the order of the leading share axis.
 
     Attributes
     ----------
     rounds : int
         Communication rounds so far.
-    bytes_sent : int
-        Bytes sent by each party so far (the same for every party here).
+    bytes_sent : list of int
+        Bytes sent so far by each of the n parties.
     """
 
-    def __init__(self, parties: int = 2):
+    def __init__(self, parties: int, local_parties):
         if parties < 2:
             raise ValueError(f"a protocol needs at least 2 parties, got {parties}")
         self.parties = parties
+        self.local_parties = tuple(local_parties)
         self.rounds = 0
-        self.bytes_sent = 0
+        self.bytes_sent = [0] * parties
+
+    def position(self, party: int) -> int | None:
+        """Index of ``party`` on the local share axis, or None if this process does not hold its shares."""
+        return self.local_parties.index(party) if party in self.local_parties else None
 
     def open(self, *shares: np.ndarray) -> list[np.ndarray]:
         """Reveal several shared values to every party in one round.
 
         Parameters
         ----------
-        *shares : ndarray of uint64, shape (n, ...)
+        *shares : ndarray of uint64, shape (local parties, ...)
 
         Returns
         -------
-        list of ndarray of uint64 (the party axis summed away)
+        list of ndarray of uint64 (the party axis summed away), one per argument
         """
+        elements = sum(int(np.prod(s.shape[1:], dtype=np.int64)) for s in shares)
         self.rounds += 1
-        self.bytes_sent += sum((self.parties - 1) * 8 * int(np.prod(s.shape[1:], dtype=np.int64)) for s in shares)
-        return [s[0] + s[1] if self.parties == 2 else s.sum(axis=0, dtype=np.uint64) for s in shares]
+        for k in range(self.parties):
+            self.bytes_sent[k] += (self.parties - 1) * 8 * elements
+        return self._exchange(list(shares), None)
+
+    def open_to(self, party: int, share: np.ndarray) -> np.ndarray | None:
+        """Reveal a shared value to ``party`` only (one round); None in processes that do not hold it."""
+        elements = int(np.prod(share.shape[1:], dtype=np.int64))
+        self.rounds += 1
+        for k in range(self.parties):
+            self.bytes_sent[k] += 0 if k == party else 8 * elements
+        out = self._exchange([share], party)
+        return None if out is None else out[0]
 
     def add_on_first_party(self, shares: np.ndarray, public: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Shares of secret + public: party 0 adds ``public`` to its share (in place when ``out is shares``)."""
         out = shares.copy() if out is None else out
-        out[0] += np.asarray(public, dtype=np.uint64)
+        first = self.position(0)
+        if first is not None:
+            out[first] += np.asarray(public, dtype=np.uint64)
         return out
+
+    def close(self) -> None:
+        """Release connections (nothing in process)."""
+
+    def _exchange(self, shares: list, to: int | None) -> list | None:
+        raise NotImplementedError
+
+
+class InProcessCommunicator(Communicator):
+    """All parties in one process, with the same accounting as real ones.
+
+    Parameters
+    ----------
+    parties : int
+        n >= 2.
+    """
+
+    def __init__(self, parties: int = 2):
+        super().__init__(parties, range(parties))
+
+    def _exchange(self, shares: list, to: int | None) -> list:
+        return [s[0] + s[1] if self.parties == 2 else s.sum(axis=0, dtype=np.uint64) for s in shares]

@@ -10,12 +10,33 @@ dealer send a party only corrections (as CrypTen's trusted third party does).
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-__all__ = ["CSPRNG"]
+__all__ = ["CSPRNG", "derive_seed", "protocol_seed"]
+
+
+def derive_seed(master: bytes, label: str) -> bytes:
+    """A 16-byte seed for ``label`` from a master seed (BLAKE2b keyed hash, RFC 7693).
+
+    Used to make a whole protocol run reproducible from one seed (tests, the
+    in-process vs TCP comparison); without a master seed every seed comes from
+    ``os.urandom``.
+    """
+    return hashlib.blake2b(label.encode(), key=master, digest_size=16).digest()
+
+
+def protocol_seed(master: bytes | None, label: str) -> bytes:
+    """The seed named ``label`` of a protocol run: derived from ``master``, or fresh from os.urandom if None.
+
+    Labels: ``dealer-party-K`` (dealer and party K), ``dealer`` (the dealer's own),
+    ``zero-K`` (parties K and K + 1, zero sharing).  In-process and TCP runs use
+    the same labels, so with one master seed they compute the same shares.
+    """
+    return os.urandom(16) if master is None else derive_seed(master, label)
 
 
 class CSPRNG:

@@ -55,6 +55,12 @@ def power_plan(powers: set[int]) -> list[list[tuple[int, int, int]]]:
     return [levels[d] for d in sorted(levels)]
 
 
+def _stacked(tensors: list) -> SharedTensor:
+    """Several tensors of one shape as one (stacked on axis 1 of the shares), with the worst bounds."""
+    return SharedTensor(tensors[0].session, np.stack([t.shares for t in tensors], axis=1),
+                        max(t.magnitude for t in tensors), max(t.error for t in tensors), max(t.depth for t in tensors))
+
+
 def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
     """p(x) on shares.
 
@@ -83,13 +89,11 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
         t = t + activation.shift
     powers = {1: t}
     for level in power_plan({k for k in range(2, coef.size) if coef[k] != 0}):
-        left = SharedTensor(x.session, np.stack([powers[i].shares for _, i, _ in level], axis=1),
-                            max(powers[i].magnitude for _, i, _ in level), max(powers[i].error for _, i, _ in level))
-        right = SharedTensor(x.session, np.stack([powers[j].shares for _, _, j in level], axis=1),
-                             max(powers[j].magnitude for _, _, j in level), max(powers[j].error for _, _, j in level))
+        left, right = (_stacked([powers[pair[side]] for pair in level]) for side in (1, 2))
         product = left * right  # one round for the whole level
         for idx, (k, _, _) in enumerate(level):
-            powers[k] = SharedTensor(x.session, product.shares[:, idx], product.magnitude, product.error)
+            powers[k] = SharedTensor(x.session, product.shares[:, idx], product.magnitude, product.error,
+                                     product.depth)
     session = x.session
     total = np.zeros_like(t.shares)
     magnitude = error = 0.0
@@ -101,5 +105,6 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
         total += powers[k].shares * ring
         magnitude += c * powers[k].magnitude
         error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
-    result = SharedTensor(session, total, 0.0, 0.0)._truncated(total, magnitude, error)
+    depth = max(p.depth for p in powers.values())
+    result = SharedTensor(session, total, 0.0, 0.0)._truncated(total, magnitude, error, depth)
     return result + coef[0] if coef[0] else result

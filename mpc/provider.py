@@ -1,16 +1,27 @@
-"""The dealer (trusted third party) of the offline phase.
+"""The dealer (trusted third party) of the offline phase, and each party's side of it.
 
-It hands out correlated randomness, each piece to be used exactly once:
+The dealer hands out correlated randomness, each piece to be used exactly once:
 
 * Beaver triples (a, b, c = a b) for elementwise products (Beaver, CRYPTO 1991);
 * square pairs (a, a^2) for squares;
 * matrix triples (A, B, C = A B) for matrix products (Mohassel & Zhang, SecureML 2017);
 * truncation pairs (r, r >> f) for n > 2 parties (for 2 parties truncation is local).
 
-As in CrypTen's ``TrustedThirdParty``, parties 1..n-1 expand their shares of
-everything from seeds they share with the dealer; only the last party's share
-of each product (c, a^2, C, r >> f) is sent, so the offline traffic is one
-ring element per product element, to one party (``offline_bytes``).
+As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
+the dealer shares one 16-byte seed with each party, and every party expands
+its shares from an AES-CTR stream of that seed.  The random components (a, b)
+are whatever the n streams sum to; of each derived component (c, a^2, C, r,
+r >> f) the parties 0..n-2 expand their shares too, and only the last party's
+share, c - sum of the others, is computed by the dealer and sent to it.  So
+the offline traffic is one ring element per derived element, to one party
+(``offline_bytes``), and the dealer never talks to the others after the seeds.
+
+:class:`TrustedThirdParty` is the dealer: it expands every party's stream and
+returns all shares (the in-process protocol uses them directly; the TCP dealer
+process sends the last party its part).  :class:`PartyProvider` is one party's
+side: it expands its own stream and, for the last party, asks the dealer for
+the derived shares.  Both draw in the same order, so with the same seeds they
+produce the same shares.
 """
 
 from __future__ import annotations
@@ -21,9 +32,10 @@ import time
 import numpy as np
 
 from mpc.csprng import CSPRNG
-from mpc.sharing import share
 
-__all__ = ["TrustedThirdParty", "Correlation", "ReuseError"]
+__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "ReuseError", "KINDS"]
+
+KINDS = ("triple", "square", "matmul", "truncation")
 
 
 class ReuseError(RuntimeError):
@@ -32,13 +44,15 @@ class ReuseError(RuntimeError):
 
 @dataclasses.dataclass
 class Correlation:
-    """Shares of correlated random values (each of shape (n, ...)), usable once.
+    """Shares of correlated random values, usable once.
 
     Attributes
     ----------
     kind : str
         ``triple``, ``square``, ``matmul`` or ``truncation``.
-    shares : tuple of ndarray
+    shares : tuple of ndarray of uint64
+        One array per component (random ones first: a, b, then derived: c), each
+        of shape (local parties, ...): all n parties in process, one in a party process.
     """
 
     kind: str
@@ -53,67 +67,134 @@ class Correlation:
         return self.shares
 
 
-class TrustedThirdParty:
-    """Dealer for n parties.
+class Provider:
+    """What both sides of the dealer share: the recipes of the correlations and their accounting.
+
+    Attributes
+    ----------
+    parties : int
+    counts : dict of str -> int
+        Elements generated per kind (elements of c, a^2, C or r).
+    offline_bytes : int
+        Bytes the dealer sends (the last party's derived shares).
+    offline_seconds : float
+        Time spent generating (and, for the last party, receiving).
+    """
+
+    def __init__(self, parties: int):
+        if parties < 2:
+            raise ValueError(f"a protocol needs at least 2 parties, got {parties}")
+        self.parties = parties
+        self.counts = {kind: 0 for kind in KINDS}
+        self.offline_bytes = 0
+        self.offline_seconds = 0.0
+
+    def triple(self, shape) -> Correlation:
+        """Shares of a, b uniform and c = a b (elementwise), each of ``shape``."""
+        shape = tuple(shape)
+        return self._timed("triple", [shape], [shape, shape], [shape], lambda r, _: [r[0] * r[1]])
+
+    def square(self, shape) -> Correlation:
+        """Shares of a uniform and a^2."""
+        shape = tuple(shape)
+        return self._timed("square", [shape], [shape], [shape], lambda r, _: [r[0] * r[0]])
+
+    def matmul(self, shape_x, shape_y) -> Correlation:
+        """Shares of A (shape_x), B (shape_y) uniform and C = A @ B (2-D shapes, or batched as numpy.matmul)."""
+        shape_x, shape_y = tuple(shape_x), tuple(shape_y)
+        shape_c = np.matmul(np.empty(shape_x, np.uint8), np.empty(shape_y, np.uint8)).shape
+        return self._timed("matmul", [shape_x, shape_y], [shape_x, shape_y], [shape_c],
+                           lambda r, _: [np.matmul(r[0], r[1])])
+
+    def truncation(self, shape, frac_bits: int, mask_bits: int = 62) -> Correlation:
+        """Shares of r uniform in [0, 2^mask_bits) and of r >> frac_bits (both derived)."""
+        shape = tuple(shape)
+
+        def derive(_, rng):
+            r = rng.ring(shape) >> np.uint64(64 - mask_bits)
+            return [r, r >> np.uint64(frac_bits)]
+
+        return self._timed("truncation", [shape, frac_bits, mask_bits], [], [shape, shape], derive)
+
+    def _timed(self, kind, args, random_shapes, derived_shapes, derive) -> Correlation:
+        start = time.perf_counter()
+        shares = self._generate(kind, args, random_shapes, derived_shapes, derive)
+        self.counts[kind] += int(np.prod(derived_shapes[0], dtype=np.int64))
+        self.offline_bytes += 8 * sum(int(np.prod(s, dtype=np.int64)) for s in derived_shapes)
+        self.offline_seconds += time.perf_counter() - start
+        return Correlation(kind, tuple(shares))
+
+    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+        raise NotImplementedError
+
+
+class TrustedThirdParty(Provider):
+    """The dealer: every party's shares.
 
     Parameters
     ----------
     parties : int
+        n >= 2.
+    seeds : list of bytes, optional
+        The n 16-byte seeds it shares with the parties (default: from os.urandom).
     rng : CSPRNG, optional
-        The dealer's randomness (default keyed from os.urandom).
+        Its private randomness (truncation masks).
 
-    Attributes
-    ----------
-    counts : dict of str -> int
-        Elements generated per kind.
-    offline_bytes : int
-        Bytes the dealer sends (the last party's product shares).
-    offline_seconds : float
-        Time spent generating.
+    Notes
+    -----
+    Each correlation's shares have shape (n, ...).
     """
 
-    def __init__(self, parties: int = 2, rng: CSPRNG | None = None):
-        self.parties = parties
+    def __init__(self, parties: int = 2, seeds: list | None = None, rng: CSPRNG | None = None):
+        super().__init__(parties)
+        self.seeds = [CSPRNG().seed for _ in range(parties)] if seeds is None else list(seeds)
+        if len(self.seeds) != parties:
+            raise ValueError(f"the dealer needs one seed per party: {len(self.seeds)} for {parties} parties")
+        self.streams = [CSPRNG(s) for s in self.seeds]
         self.rng = rng if rng is not None else CSPRNG()
-        self.counts = {"triple": 0, "square": 0, "matmul": 0, "truncation": 0}
-        self.offline_bytes = 0
-        self.offline_seconds = 0.0
 
-    def _make(self, kind: str, values: list[np.ndarray], sent: int) -> Correlation:
-        shares = tuple(share(v, self.parties, self.rng) for v in values)
-        self.counts[kind] += int(values[0].size)
-        self.offline_bytes += 8 * sent
-        return Correlation(kind, shares)
+    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+        n = self.parties
+        randoms = [np.stack([self.streams[k].ring(s) for k in range(n)]) for s in random_shapes]
+        # parties 0..n-2 draw their derived shares after their random ones, in the same stream
+        drawn = [[self.streams[k].ring(s) for s in derived_shapes] for k in range(n - 1)]
+        values = derive([r.sum(axis=0, dtype=np.uint64) for r in randoms], self.rng)
+        derived = []
+        for i, value in enumerate(values):
+            out = np.empty((n, *value.shape), dtype=np.uint64)
+            out[:-1] = [drawn[k][i] for k in range(n - 1)]
+            out[-1] = value - out[:-1].sum(axis=0, dtype=np.uint64)
+            derived.append(out)
+        return randoms + derived
 
-    def triple(self, shape) -> Correlation:
-        """Shares of a, b uniform and c = a b (elementwise), each of ``shape``."""
-        start = time.perf_counter()
-        a, b = self.rng.ring(shape), self.rng.ring(shape)
-        out = self._make("triple", [a, b, a * b], int(np.prod(shape, dtype=np.int64)))
-        self.offline_seconds += time.perf_counter() - start
-        return out
 
-    def square(self, shape) -> Correlation:
-        """Shares of a uniform and a^2."""
-        start = time.perf_counter()
-        a = self.rng.ring(shape)
-        out = self._make("square", [a, a * a], int(np.prod(shape, dtype=np.int64)))
-        self.offline_seconds += time.perf_counter() - start
-        return out
+class PartyProvider(Provider):
+    """One party's side of the dealer.
 
-    def matmul(self, shape_x, shape_y) -> Correlation:
-        """Shares of A (shape_x), B (shape_y) uniform and C = A @ B."""
-        start = time.perf_counter()
-        a, b = self.rng.ring(shape_x), self.rng.ring(shape_y)
-        c = np.matmul(a, b)
-        out = self._make("matmul", [a, b, c], int(c.size))
-        self.offline_seconds += time.perf_counter() - start
-        return out
+    Parameters
+    ----------
+    party : int
+        This party's id, 0..n-1.
+    parties : int
+    seed : bytes
+        The 16-byte seed this party shares with the dealer.
+    request : callable (kind, args) -> list of ndarray, optional
+        For the last party (n - 1): asks the dealer for its derived shares.
 
-    def truncation(self, shape, frac_bits: int, mask_bits: int = 62) -> Correlation:
-        """Shares of r uniform in [0, 2^mask_bits) and of r >> frac_bits."""
-        start = time.perf_counter()
-        r = self.rng.ring(shape) >> np.uint64(64 - mask_bits)
-        out = self._make("truncation", [r, r >> np.uint64(frac_bits)], int(np.prod(shape, dtype=np.int64)))
-        self.offline_seconds += time.perf_counter() - start
-        return out
+    Notes
+    -----
+    Each correlation's shares have shape (1, ...).
+    """
+
+    def __init__(self, party: int, parties: int, seed: bytes, request=None):
+        super().__init__(parties)
+        if party == parties - 1 and request is None:
+            raise ValueError("the last party receives its derived shares from the dealer: give request")
+        self.party, self.stream, self.request = party, CSPRNG(seed), request
+
+    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+        randoms = [self.stream.ring(s)[None] for s in random_shapes]
+        if self.party < self.parties - 1:
+            return randoms + [self.stream.ring(s)[None] for s in derived_shapes]
+        derived = self.request(kind, args)
+        return randoms + [np.asarray(d, dtype=np.uint64).reshape(1, *s) for d, s in zip(derived, derived_shapes)]

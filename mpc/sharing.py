@@ -5,6 +5,12 @@ x_1..x_(n-1) uniform and x_n = x - sum of the others, so that any n - 1 shares
 are uniform and independent of x (e.g. Cramer, Damgard & Nielsen, *Secure
 Multiparty Computation and Secret Sharing*, 2015, section 3.2).  Shares of all
 parties are stacked on a leading party axis.
+
+An input owner shares without sending anything with :class:`ZeroSharing`
+(pseudo-random zero sharing, as CrypTen's ``generate_random_ring_element``
+pairs): party k holds a seed g_k it shares with party k + 1 (mod n); its share
+of zero is G(g_k) - G(g_(k-1)), which sum to zero over the parties, and the
+owner adds the encoded secret to its own.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import numpy as np
 
 from mpc.csprng import CSPRNG
 
-__all__ = ["share", "reconstruct"]
+__all__ = ["share", "reconstruct", "ZeroSharing"]
 
 
 def share(secret: np.ndarray, parties: int, rng: CSPRNG | None = None) -> np.ndarray:
@@ -51,3 +57,31 @@ def share(secret: np.ndarray, parties: int, rng: CSPRNG | None = None) -> np.nda
 def reconstruct(shares: np.ndarray) -> np.ndarray:
     """The secret: the sum of the shares over the party axis, modulo 2^64."""
     return np.asarray(shares, dtype=np.uint64).sum(axis=0, dtype=np.uint64)
+
+
+class ZeroSharing:
+    """Pseudo-random shares of zero from seeds shared by neighbouring parties.
+
+    Parameters
+    ----------
+    parties : int
+        n >= 2.
+    local_parties : sequence of int
+        The parties this process plays.
+    seeds : dict of int -> bytes
+        g_k for every k in ``local_parties`` and for k - 1 (mod n) of each: the
+        seed party k shares with party k + 1.
+    """
+
+    def __init__(self, parties: int, local_parties, seeds: dict):
+        self.parties, self.local_parties = parties, tuple(local_parties)
+        needed = {k for p in self.local_parties for k in (p, (p - 1) % parties)}
+        if not needed <= set(seeds):
+            raise ValueError(f"zero sharing needs the seeds of parties {sorted(needed)}")
+        self._streams = {k: CSPRNG(seeds[k]) for k in sorted(needed)}
+
+    def zero(self, shape) -> np.ndarray:
+        """Shares of zero, shape (local parties, *shape): summed over all n parties they give 0."""
+        shape = tuple(shape)
+        draws = {k: rng.ring(shape) for k, rng in self._streams.items()}
+        return np.stack([draws[p] - draws[(p - 1) % self.parties] for p in self.local_parties])

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mpc.communicator import InProcessCommunicator
+from mpc.communicator import Communicator, InProcessCommunicator
+from mpc.csprng import CSPRNG, protocol_seed
 from mpc.encoder import FixedPointEncoder
-from mpc.provider import TrustedThirdParty
-from mpc.sharing import share
+from mpc.provider import Provider, TrustedThirdParty
+from mpc.sharing import ZeroSharing
 
 __all__ = ["Session", "SharedTensor"]
 
@@ -47,14 +48,38 @@ class Session:
         n >= 2.
     frac_bits : int
         Fixed-point fractional bits f.
+    seed : bytes, optional
+        Master seed that makes every share reproducible (tests, comparing
+        transports); default: fresh seeds from os.urandom.
+    comm, provider, zeros : optional
+        A party's communicator, dealer side and zero sharing (see
+        :func:`mpc.tcp.connect`); default: all n parties in this process.
+
+    Attributes
+    ----------
+    floor_bytes : int
+        Bytes per party that the Beaver gates of the circuit need at least:
+        8 (n - 1) per opened masked operand element.
+    depth : int
+        Multiplicative depth of the circuit so far (each product's depth is one
+        more than its deeper operand's).
     """
 
-    def __init__(self, parties: int = 2, frac_bits: int = 16):
-        self.comm = InProcessCommunicator(parties)
-        self.dealer = TrustedThirdParty(parties)
+    def __init__(self, parties: int = 2, frac_bits: int = 16, seed: bytes | None = None,
+                 comm: Communicator | None = None, provider: Provider | None = None,
+                 zeros: ZeroSharing | None = None):
+        if comm is None:
+            comm = InProcessCommunicator(parties)
+            provider = TrustedThirdParty(parties, [protocol_seed(seed, f"dealer-party-{k}") for k in range(parties)],
+                                         CSPRNG(protocol_seed(seed, "dealer")))
+            zeros = ZeroSharing(parties, range(parties), {k: protocol_seed(seed, f"zero-{k}") for k in range(parties)})
+        self.comm, self.provider, self.zeros = comm, provider, zeros
         self.encoder = FixedPointEncoder(frac_bits)
-        self.parties = parties
+        self.parties = comm.parties
         self.multiplications = 0
+        self.floor_bytes = 0
+        self.depth = 0
+        self.reveals = 0
 
     @property
     def ulp(self) -> float:
@@ -62,24 +87,59 @@ class Session:
         return 2.0 ** -self.encoder.frac_bits
 
     def stats(self) -> dict:
-        """Rounds, bytes sent per party, elements of each correlation, offline bytes and seconds."""
-        return {"rounds": self.comm.rounds, "bytes_per_party": self.comm.bytes_sent,
-                "multiplications": self.multiplications, "triples": dict(self.dealer.counts),
-                "offline_bytes": self.dealer.offline_bytes, "offline_seconds": self.dealer.offline_seconds}
+        """Costs so far.
 
-    def share(self, values, magnitude: float | None = None) -> "SharedTensor":
-        """Secret-share public float values (the owner encodes and shares them).
+        Returns
+        -------
+        dict
+            ``rounds``; ``bytes_per_party`` (the most any party sent) and
+            ``bytes_by_party``; ``multiplications``; ``triples`` (elements per
+            kind); ``offline_bytes`` and ``offline_seconds``; ``floor_rounds``
+            (multiplicative depth plus one round per opening of a result) and
+            ``floor_bytes_per_party`` (see ``floor_bytes``): the theoretical
+            minimum of a dealer-assisted protocol for the same circuit.
+        """
+        return {"rounds": self.comm.rounds, "bytes_per_party": max(self.comm.bytes_sent),
+                "bytes_by_party": list(self.comm.bytes_sent), "multiplications": self.multiplications,
+                "triples": dict(self.provider.counts), "offline_bytes": self.provider.offline_bytes,
+                "offline_seconds": self.provider.offline_seconds,
+                "floor_rounds": self.depth + self.reveals, "floor_bytes_per_party": self.floor_bytes}
+
+    def share(self, values=None, magnitude: float | None = None, owner: int = 0, shape=None) -> "SharedTensor":
+        """Secret-share an owner's float values, without communication (pseudo-random zero sharing).
 
         Parameters
         ----------
-        values : array_like of float
+        values : array_like of float, optional
+            The secret, in the process that plays ``owner`` (ignored elsewhere).
         magnitude : float, optional
-            A bound on |values| (default: their largest absolute value).
+            A public bound on |values| (default: their largest absolute value,
+            which only the owner knows: other processes must give it).
+        owner : int
+            The party that holds the values.
+        shape : tuple, optional
+            The secret's shape, needed by the processes that do not hold ``values``.
+
+        Raises
+        ------
+        ValueError
+            If this process does not hold the values and ``shape`` or ``magnitude`` is missing.
         """
-        x = np.asarray(values, dtype=np.float64)
-        ring = self.encoder.encode(x)
-        m = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
-        return SharedTensor(self, share(ring, self.parties, self.dealer.rng), m + self.ulp / 2, self.ulp / 2)
+        position = self.comm.position(owner)
+        if position is not None:
+            x = np.asarray(values, dtype=np.float64)
+            shape = x.shape
+            magnitude = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
+        elif shape is None or magnitude is None:
+            raise ValueError(f"party {owner} owns this input: the other parties must give its shape and magnitude")
+        shares = self.zeros.zero(shape)
+        if position is not None:
+            shares[position] += self.encoder.encode(x)
+        return SharedTensor(self, shares, magnitude + self.ulp / 2, self.ulp / 2)
+
+    def close(self) -> None:
+        """Close the connections of a party session."""
+        self.comm.close()
 
 
 class SharedTensor:
@@ -93,34 +153,40 @@ class SharedTensor:
         Bound on |decoded value - exact real value|.
     """
 
-    def __init__(self, session: Session, shares: np.ndarray, magnitude: float, error: float):
+    def __init__(self, session: Session, shares: np.ndarray, magnitude: float, error: float, depth: int = 0):
         self.session, self.shares = session, shares
-        self.magnitude, self.error = float(magnitude), float(error)
+        self.magnitude, self.error, self.depth = float(magnitude), float(error), depth
 
     @property
     def shape(self) -> tuple:
         """Shape of the secret (the shares without the party axis)."""
         return self.shares.shape[1:]
 
-    def reveal(self) -> np.ndarray:
-        """Open the value to every party and decode it (one round)."""
-        (ring,) = self.session.comm.open(self.shares)
-        return self.session.encoder.decode(ring)
+    def reveal(self, to: int | None = None) -> np.ndarray | None:
+        """Open the value to every party, or to party ``to`` only, and decode it (one round).
+
+        Returns None in the processes of the other parties when ``to`` is given.
+        """
+        s = self.session
+        s.reveals += 1
+        s.depth = max(s.depth, self.depth)
+        ring = s.comm.open(self.shares)[0] if to is None else s.comm.open_to(to, self.shares)
+        return None if ring is None else s.encoder.decode(ring)
 
     # -- local gates ------------------------------------------------------------
     def __add__(self, other) -> "SharedTensor":
         if isinstance(other, SharedTensor):
             return SharedTensor(self.session, self.shares + other.shares, self.magnitude + other.magnitude,
-                                self.error + other.error)
+                                self.error + other.error, max(self.depth, other.depth))
         public = np.asarray(other, dtype=np.float64)
         ring = self.session.encoder.encode(public)
         ring = np.broadcast_to(ring, np.broadcast_shapes(ring.shape, self.shape))
         return SharedTensor(self.session, self.session.comm.add_on_first_party(self.shares, ring),
                             self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2,
-                            self.error + self.session.ulp / 2)
+                            self.error + self.session.ulp / 2, self.depth)
 
     def __neg__(self) -> "SharedTensor":
-        return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error)
+        return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error, self.depth)
 
     def __sub__(self, other) -> "SharedTensor":
         return self + (-other if isinstance(other, SharedTensor) else -np.asarray(other, dtype=np.float64))
@@ -132,7 +198,7 @@ class SharedTensor:
         rounded = np.max(np.abs(self.session.encoder.decode(ring)), initial=0.0)
         product = self.shares * ring
         err = rounded * self.error + (self.magnitude + self.error) * self.session.ulp / 2
-        return self._truncated(product, rounded * self.magnitude, err)
+        return self._truncated(product, rounded * self.magnitude, err, self.depth)
 
     # -- multiplication gates -----------------------------------------------------
     def __mul__(self, other) -> "SharedTensor":
@@ -140,21 +206,23 @@ class SharedTensor:
             return self.mul_public(other)
         s = self.session
         if other is self:
-            a, a2 = s.dealer.square(self.shape).consume()
+            a, a2 = s.provider.square(self.shape).consume()
             (e,) = s.comm.open(self.shares - a)
+            s.floor_bytes += 8 * (s.parties - 1) * int(np.prod(self.shape, dtype=np.int64))
             product = (e + e) * a
             product += a2
             s.comm.add_on_first_party(product, e * e, out=product)
         else:
-            a, b, c = s.dealer.triple(np.broadcast_shapes(self.shape, other.shape)).consume()
+            a, b, c = s.provider.triple(np.broadcast_shapes(self.shape, other.shape)).consume()
             e, f = s.comm.open(self.shares - a, other.shares - b)
+            s.floor_bytes += 8 * (s.parties - 1) * (e.size + f.size)
             product = e * b
             product += c
             product += f * a
             s.comm.add_on_first_party(product, e * f, out=product)
         s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64))
         err = self.magnitude * other.error + other.magnitude * self.error + self.error * other.error
-        return self._truncated(product, self.magnitude * other.magnitude, err)
+        return self._truncated(product, self.magnitude * other.magnitude, err, max(self.depth, other.depth) + 1)
 
     def square(self) -> "SharedTensor":
         """x^2 with a square pair: one opened value instead of two."""
@@ -163,28 +231,30 @@ class SharedTensor:
     def matmul(self, other: "SharedTensor") -> "SharedTensor":
         """Matrix product with a matrix triple (shapes as numpy.matmul, 2-D here)."""
         s = self.session
-        a, b, c = s.dealer.matmul(self.shape, other.shape).consume()
+        a, b, c = s.provider.matmul(self.shape, other.shape).consume()
         e, f = s.comm.open(self.shares - a, other.shares - b)
+        s.floor_bytes += 8 * (s.parties - 1) * (e.size + f.size)
         product = c + np.matmul(e, b) + np.matmul(a, f)
         s.comm.add_on_first_party(product, np.matmul(e, f), out=product)
         inner = self.shape[-1]
         s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64)) * inner
         err = inner * (self.magnitude * other.error + other.magnitude * self.error + self.error * other.error)
-        return self._truncated(product, inner * self.magnitude * other.magnitude, err)
+        return self._truncated(product, inner * self.magnitude * other.magnitude, err,
+                               max(self.depth, other.depth) + 1)
 
     # -- truncation ----------------------------------------------------------------
-    def _truncated(self, product: np.ndarray, magnitude: float, error: float) -> "SharedTensor":
+    def _truncated(self, product: np.ndarray, magnitude: float, error: float, depth: int) -> "SharedTensor":
         s = self.session
         f = np.uint64(s.encoder.frac_bits)
         if s.parties == 2:
             out = np.empty_like(product)
-            out[0] = product[0] >> f
-            out[1] = np.uint64(0) - ((np.uint64(0) - product[1]) >> f)
+            for i, party in enumerate(s.comm.local_parties):
+                out[i] = product[i] >> f if party == 0 else np.uint64(0) - ((np.uint64(0) - product[i]) >> f)
         else:
-            r, r_shifted = s.dealer.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
+            r, r_shifted = s.provider.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
             offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
             (c,) = s.comm.open(s.comm.add_on_first_party(product + r, offset))
             public = (c >> f) - (offset >> f)
             out = s.comm.add_on_first_party(np.uint64(0) - r_shifted, public)
         # truncation: up to one unit of 2^-f (SecureML's local shift or the borrow of the pair)
-        return SharedTensor(s, out, magnitude + s.ulp, error + s.ulp)
+        return SharedTensor(s, out, magnitude + s.ulp, error + s.ulp, depth)

@@ -43,15 +43,28 @@ def test_matmul_within_bound(n, k, m, parties, seed):
 def test_multiplication_and_matmul_bytes_are_at_the_floor():
     s = Session(2, 16)
     x, y = s.share(np.ones(1000)), s.share(np.ones(1000))
-    before = s.comm.bytes_sent
+    assert s.stats()["bytes_per_party"] == 0  # inputs are shared without communication
     x * y
-    assert s.comm.bytes_sent - before == 16 * 1000 and s.comm.rounds == 1  # open x - a and y - b: 2 x 8 bytes
+    stats = s.stats()
+    assert stats["bytes_by_party"] == [16 * 1000] * 2 and stats["rounds"] == 1  # open x - a and y - b: 2 x 8 bytes
     a, b = s.share(np.ones((4, 5))), s.share(np.ones((5, 3)))
-    before = s.comm.bytes_sent
     a.matmul(b)
-    assert s.comm.bytes_sent - before == 8 * (20 + 15)
+    assert s.stats()["bytes_per_party"] == 16 * 1000 + 8 * (20 + 15)
     x.square()
-    assert s.dealer.counts["square"] == 1000
+    stats = s.stats()
+    assert s.provider.counts["square"] == 1000 and stats["bytes_per_party"] == stats["floor_bytes_per_party"]
+    assert stats["offline_bytes"] == 8 * (1000 + 4 * 3 + 1000)  # c, C and a^2 of the last party
+
+
+def test_three_parties_pay_for_truncation_above_the_floor():
+    s = Session(3, 16)
+    x = s.share(np.full(10, 0.5))
+    y = (x * x).reveal()
+    stats = s.stats()
+    assert np.allclose(y, 0.25, atol=4 * s.ulp)
+    # square: 1 round, 10 elements to 2 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
+    assert stats["rounds"] == 3 and stats["floor_rounds"] == 2
+    assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * 10
 
 
 def test_a_triple_is_used_once():

@@ -9,6 +9,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from mpc.csprng import CSPRNG
 from mpc.encoder import EncodingError, FixedPointEncoder
 from mpc.sharing import reconstruct, share
+from mpc.tensor import Session
 
 values = arrays(np.float64, array_shapes(max_dims=3, max_side=5), elements=st.floats(-1e4, 1e4))
 
@@ -46,11 +47,23 @@ def test_csprng_is_deterministic_per_seed_and_seeds_differ():
     assert not np.array_equal(CSPRNG().ring((100,)), CSPRNG().ring((100,)))
 
 
+@given(values, st.integers(2, 5), st.integers(0, 4))
+def test_zero_sharing_shares_any_owners_input(x, parties, owner):
+    s = Session(parties, 16)
+    shared = s.share(x, owner=owner % parties)
+    assert shared.shares.shape == (parties, *x.shape)
+    assert np.array_equal(reconstruct(shared.shares), s.encoder.encode(x))
+
+
 @pytest.mark.parametrize("parties", [2, 3])
-def test_any_n_minus_1_shares_look_uniform(parties):
+@pytest.mark.parametrize("how", ["share", "zero sharing"])
+def test_any_n_minus_1_shares_look_uniform(parties, how):
     # chi-square test on the top 4 bits of each of the first n - 1 shares of one fixed secret
     secret = np.full(20000, FixedPointEncoder(16).encode(np.array([0.5]))[0], dtype=np.uint64)
-    shares = share(secret, parties)
+    if how == "share":
+        shares = share(secret, parties)
+    else:  # the last party owns the input, so the first n - 1 shares are pure zero sharing
+        shares = Session(parties, 16).share(np.full(20000, 0.5), owner=parties - 1).shares
     for k in range(parties - 1):
         top = (shares[k] >> np.uint64(60)).astype(np.int64)
         counts = np.bincount(top, minlength=16)
