@@ -53,10 +53,13 @@ class Correlation:
     shares : tuple of ndarray of uint64
         One array per component (random ones first: a, b, then derived: c), each
         of shape (local parties, ...): all n parties in process, one in a party process.
+    derived : int
+        How many of the components (the last ones) are derived, i.e. sent to the last party.
     """
 
     kind: str
     shares: tuple
+    derived: int
     used: bool = False
 
     def consume(self) -> tuple:
@@ -122,7 +125,7 @@ class Provider:
         self.counts[kind] += int(np.prod(derived_shapes[0], dtype=np.int64))
         self.offline_bytes += 8 * sum(int(np.prod(s, dtype=np.int64)) for s in derived_shapes)
         self.offline_seconds += time.perf_counter() - start
-        return Correlation(kind, tuple(shares))
+        return Correlation(kind, tuple(shares), len(derived_shapes))
 
     def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
         raise NotImplementedError
@@ -178,8 +181,9 @@ class PartyProvider(Provider):
     parties : int
     seed : bytes
         The 16-byte seed this party shares with the dealer.
-    request : callable (kind, args) -> list of ndarray, optional
-        For the last party (n - 1): asks the dealer for its derived shares.
+    request : callable (kind, args, derived_shapes) -> list of ndarray, optional
+        For the last party (n - 1): asks the dealer for its derived shares
+        (``kind`` and ``args`` name the call, e.g. ``"triple", [[3, 4]]``).
 
     Notes
     -----
@@ -196,5 +200,4 @@ class PartyProvider(Provider):
         randoms = [self.stream.ring(s)[None] for s in random_shapes]
         if self.party < self.parties - 1:
             return randoms + [self.stream.ring(s)[None] for s in derived_shapes]
-        derived = self.request(kind, args)
-        return randoms + [np.asarray(d, dtype=np.uint64).reshape(1, *s) for d, s in zip(derived, derived_shapes)]
+        return randoms + [d[None] for d in self.request(kind, args, derived_shapes)]

@@ -58,8 +58,9 @@ class Session:
     Attributes
     ----------
     floor_bytes : int
-        Bytes per party that the Beaver gates of the circuit need at least:
-        8 (n - 1) per opened masked operand element.
+        Bytes per party that the circuit needs at least with a dealer: its
+        Beaver gates open each masked operand element once (8 (n - 1) bytes),
+        and each opened result element costs 8 (n - 1) bytes (8 to one party).
     depth : int
         Multiplicative depth of the circuit so far (each product's depth is one
         more than its deeper operand's).
@@ -170,6 +171,7 @@ class SharedTensor:
         s = self.session
         s.reveals += 1
         s.depth = max(s.depth, self.depth)
+        s.floor_bytes += 8 * (s.parties - 1 if to is None else 1) * int(np.prod(self.shape, dtype=np.int64))
         ring = s.comm.open(self.shares)[0] if to is None else s.comm.open_to(to, self.shares)
         return None if ring is None else s.encoder.decode(ring)
 
@@ -184,6 +186,11 @@ class SharedTensor:
         return SharedTensor(self.session, self.session.comm.add_on_first_party(self.shares, ring),
                             self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2,
                             self.error + self.session.ulp / 2, self.depth)
+
+    def reshape(self, shape) -> "SharedTensor":
+        """The same secret with another shape (local)."""
+        return SharedTensor(self.session, self.shares.reshape(self.shares.shape[:1] + tuple(shape)), self.magnitude,
+                            self.error, self.depth)
 
     def __neg__(self) -> "SharedTensor":
         return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error, self.depth)

@@ -64,7 +64,7 @@ def test_three_parties_pay_for_truncation_above_the_floor():
     assert np.allclose(y, 0.25, atol=4 * s.ulp)
     # square: 1 round, 10 elements to 2 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
     assert stats["rounds"] == 3 and stats["floor_rounds"] == 2
-    assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * 10
+    assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * (10 + 10)
 
 
 def test_a_triple_is_used_once():

@@ -1,0 +1,192 @@
+"""The TCP transport: real party and dealer processes on 127.0.0.1 compute what the in-process protocol does,
+count the same bytes, and stop with a clear error when a peer dies, stays silent, is unknown or malformed."""
+
+import datetime
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import approx
+from mpc.launch import run
+from mpc.polynomial import evaluate
+from mpc.tcp import TlsConfig, connect, hello
+from mpc.wire import DEALER, MessageType, PeerError, ProtocolError, TransportError, recv_message, send_message
+
+SEED = b"0123456789abcdef"
+
+
+def circuit(session, n):
+    """Every gate once: inputs of two owners, products, square, matmul, a polynomial, reveal to all and to one."""
+    mine = session.comm.position
+    rng = np.random.default_rng(7)
+    xv, yv, mv = rng.uniform(-1, 1, n), rng.uniform(-2, 2, n), rng.uniform(-1, 1, (3, n))
+    x = session.share(xv if mine(0) is not None else None, magnitude=1.0, owner=0, shape=(n,))
+    y = session.share(yv if mine(1) is not None else None, magnitude=2.0, owner=1, shape=(n,))
+    m = session.share(mv if mine(0) is not None else None, magnitude=1.0, owner=0, shape=(3, n))
+    z = x * y - x.square() + 0.25
+    p = evaluate(x, approx.get("tanh-chebyshev-3[-1,1]", registry=os.environ["APPROX_REGISTRY"]))
+    product = m.matmul(y.reshape((n, 1)))
+    return {"z": z.reveal(), "p": p.reveal(), "mm": product.reveal(to=1), "z_bound": z.error}
+
+
+def crash_after_one_product(session):
+    x = session.share(np.ones(10) if session.comm.position(0) is not None else None, magnitude=1.0, shape=(10,))
+    (x * x).reveal()
+    if session.comm.position(1) is not None:
+        os._exit(3)  # party 1 dies mid-run
+    return (x * x).reveal()
+
+
+def fail_on_party_1(session):
+    x = session.share(np.ones(10) if session.comm.position(0) is not None else None, magnitude=1.0, shape=(10,))
+    if session.comm.position(1) is not None:
+        raise ValueError("bad input on party 1")
+    return (x * x).reveal()
+
+
+@pytest.fixture(scope="module")
+def registry_env(tmp_path_factory):
+    path = tmp_path_factory.mktemp("reg") / "r.json"
+    approx.Registry(path).add(approx.fit("tanh", 3, method="chebyshev", interval=(-1.0, 1.0)))
+    before = os.environ.get("APPROX_REGISTRY")
+    os.environ["APPROX_REGISTRY"] = str(path)  # inherited by the spawned party processes
+    yield path
+    if before is None:
+        del os.environ["APPROX_REGISTRY"]
+    else:
+        os.environ["APPROX_REGISTRY"] = before
+
+
+@pytest.mark.parametrize("parties", [2, 3])
+def test_tcp_parties_compute_and_count_what_the_in_process_protocol_does(registry_env, parties):
+    local = run(circuit, parties, args=(50,), seed=SEED)[0]
+    remote = run(circuit, parties, transport="tcp", args=(50,), seed=SEED, timeout=20.0)
+    assert len(remote) == parties
+    for k, result in enumerate(remote):
+        assert np.array_equal(result["value"]["z"], local["value"]["z"])
+        assert np.array_equal(result["value"]["p"], local["value"]["p"])
+        assert (result["value"]["mm"] is None) == (k != 1)
+        assert {key: v for key, v in result["stats"].items() if key != "offline_seconds"} == {
+            key: v for key, v in local["stats"].items() if key != "offline_seconds"}
+        assert result["wire_bytes"] == local["stats"]["bytes_by_party"][k]  # the accounting is what was sent
+    assert np.array_equal(remote[1]["value"]["mm"], local["value"]["mm"])
+
+
+def test_a_party_killed_mid_run_stops_the_others_with_a_clear_error():
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        run(crash_after_one_product, 2, transport="tcp", timeout=20.0)
+    message = str(info.value)
+    assert "party 1: exited with code 3" in message and "party 0: party 1 disconnected" in message
+    assert time.monotonic() - start < 20.0  # the disconnection is seen at once, not at the timeout
+
+
+def test_a_failing_party_tells_the_others_why():
+    with pytest.raises(TransportError) as info:
+        run(fail_on_party_1, 3, transport="tcp", timeout=20.0)
+    message = str(info.value)
+    assert "party 0: party 1 failed: ValueError: bad input on party 1" in message
+    # party 2 hears it from party 1 or relayed by party 0, whichever it was waiting on
+    assert "party 1 failed: ValueError: bad input on party 1" in message.split("party 2: ")[1]
+
+
+class FakePeers:
+    """The test plays the dealer and party 1 by hand, with raw sockets, against a real party 0 in a thread."""
+
+    def __init__(self, timeout=1.0):
+        self.dealer = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        addresses = [self.listener.getsockname(), ("127.0.0.1", 1)]
+        self.outcome = {}
+
+        def party0():
+            try:
+                self.outcome["session"] = connect(0, 2, addresses, self.dealer.getsockname(), timeout=timeout,
+                                                  listener=self.listener, session="s")
+            except Exception as exc:
+                self.outcome["error"] = exc
+
+        self.thread = threading.Thread(target=party0)
+        self.thread.start()
+        conn, _ = self.dealer.accept()
+        conn.settimeout(10.0)
+        kind, payload = recv_message(conn, 0)
+        assert kind == MessageType.HELLO
+        send_message(conn, MessageType.SEED, DEALER, b"d" * 16)
+        self.dealer_conn = conn
+
+    def dial(self):
+        sock = socket.create_connection(self.listener.getsockname(), timeout=10.0)
+        self.socks = getattr(self, "socks", []) + [sock]
+        return sock
+
+    def result(self):
+        self.thread.join(30.0)
+        for sock in [self.dealer_conn, *getattr(self, "socks", [])]:
+            sock.close()
+        return self.outcome
+
+
+def test_a_silent_peer_times_out():
+    peers = FakePeers(timeout=0.5)
+    sock = peers.dial()
+    send_message(sock, MessageType.HELLO, 1, hello(1, 2, "s"))  # then never sends its seed
+    error = peers.result()["error"]
+    assert isinstance(error, PeerError) and "party 1 sent nothing for 0.5 s" in str(error)
+
+
+def test_an_unknown_party_id_is_refused_and_told():
+    peers = FakePeers()
+    sock = peers.dial()
+    send_message(sock, MessageType.HELLO, 7, hello(7, 2, "s"))
+    kind, payload = recv_message(sock, 0)
+    error = peers.result()["error"]
+    assert isinstance(error, ProtocolError) and "party 7" in str(error)
+    assert kind == MessageType.ERROR and b"party 7" in payload
+
+
+def test_a_malformed_message_is_refused():
+    peers = FakePeers()
+    peers.dial().sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    error = peers.result()["error"]
+    assert isinstance(error, ProtocolError) and "malformed" in str(error)
+
+
+def _certificates(directory):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("approx test CA")).issuer_name(name("approx test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("approx party")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(ca_key, hashes.SHA256()))
+    paths = {n: directory / f"{n}.pem" for n in ("ca", "cert", "key")}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return TlsConfig(str(paths["cert"]), str(paths["key"]), str(paths["ca"]))
+
+
+def test_tls_gives_the_same_results(registry_env, tmp_path):
+    tls = _certificates(tmp_path)
+    local = run(circuit, 2, args=(20,), seed=SEED)[0]
+    remote = run(circuit, 2, transport="tcp", args=(20,), seed=SEED, timeout=20.0, tls=tls)
+    assert np.array_equal(remote[0]["value"]["z"], local["value"]["z"])
+    with pytest.raises(TransportError, match="cannot load the TLS certificates"):
+        run(circuit, 2, transport="tcp", args=(20,), timeout=5.0,
+            tls=TlsConfig(str(tmp_path / "none.pem"), tls.key, tls.ca))
