@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from mpc.csprng import CSPRNG, protocol_seed
-from mpc.provider import KINDS, TrustedThirdParty
+from mpc.provider import CALLS, TrustedThirdParty
 from mpc.tcp import Channel, TlsConfig, accept
 from mpc.wire import DEALER, MessageType, ProtocolError, TransportError
 
@@ -27,12 +27,12 @@ def _answer(dealer: TrustedThirdParty, payload: bytes) -> np.ndarray:
     try:
         request = json.loads(payload)
         kind, args = request["kind"], request["args"]
-        if kind not in KINDS or not isinstance(args, list):
+        if kind not in CALLS or not isinstance(args, list):
             raise ValueError(kind)
         correlation = getattr(dealer, kind)(*args)
     except (ValueError, TypeError, KeyError) as exc:
         raise ProtocolError(f"the last party sent a request the dealer cannot serve ({exc!r}); "
-                            f"requests name one of {', '.join(KINDS)} with its arguments") from None
+                            f"requests name one of {', '.join(CALLS)} with its arguments") from None
     derived = correlation.shares[len(correlation.shares) - correlation.derived:]
     return np.concatenate([d[-1].ravel() for d in derived]).astype("<u8", copy=False)
 

@@ -9,7 +9,8 @@ degree 7 and up do not survive 16 fractional bits):
 2. the powers t^k that have a non-zero coefficient, by a power tree:
    t^k = t^(2^m) t^(k - 2^m) with 2^m the largest power of two below k, so
    t^k has depth ceil(log2 k), and every product of one depth is computed in
-   one round (one batched Beaver multiplication).  Odd polynomials (sigmoid -
+   one round, each power that enters that round masked and opened once
+   (:func:`mpc.tensor.multiply`).  Odd polynomials (sigmoid -
    1/2, tanh) need only odd powers: degree 3 in 2 rounds, degree 7 in 3;
 3. sum_k a_k t^k as local products with the encoded coefficients and one truncation.
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
-from mpc.tensor import SharedTensor
+from mpc.tensor import SharedTensor, multiply
 
 __all__ = ["evaluate", "power_plan"]
 
@@ -53,12 +54,6 @@ def power_plan(powers: set[int]) -> list[list[tuple[int, int, int]]]:
         high = high // 2 if high == k else high
         levels.setdefault(math.ceil(math.log2(k)), []).append((k, high, k - high))
     return [levels[d] for d in sorted(levels)]
-
-
-def _stacked(tensors: list) -> SharedTensor:
-    """Several tensors of one shape as one (stacked on axis 1 of the shares), with the worst bounds."""
-    return SharedTensor(tensors[0].session, np.stack([t.shares for t in tensors], axis=1),
-                        max(t.magnitude for t in tensors), max(t.error for t in tensors), max(t.depth for t in tensors))
 
 
 def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
@@ -89,11 +84,11 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
         t = t + activation.shift
     powers = {1: t}
     for level in power_plan({k for k in range(2, coef.size) if coef[k] != 0}):
-        left, right = (_stacked([powers[pair[side]] for pair in level]) for side in (1, 2))
-        product = left * right  # one round for the whole level
-        for idx, (k, _, _) in enumerate(level):
-            powers[k] = SharedTensor(x.session, product.shares[:, idx], product.magnitude, product.error,
-                                     product.depth)
+        # one round for the whole level, each power that enters it opened once
+        operands = sorted({i for _, i, _ in level} | {j for _, _, j in level})
+        index = {k: n for n, k in enumerate(operands)}
+        products = multiply([powers[k] for k in operands], [(index[i], index[j]) for _, i, j in level])
+        powers.update({k: product for (k, _, _), product in zip(level, products)})
     session = x.session
     total = np.zeros_like(t.shares)
     magnitude = error = 0.0

@@ -2,8 +2,11 @@
 
 The dealer hands out correlated randomness, each piece to be used exactly once:
 
-* Beaver triples (a, b, c = a b) for elementwise products (Beaver, CRYPTO 1991);
-* square pairs (a, a^2) for squares;
+* Beaver triples (a, b, c = a b) for elementwise products (Beaver, CRYPTO 1991),
+  square pairs (a, a^2) for squares, and their generalisation for several
+  products of one round: one mask a_i per operand, however many products it
+  enters, and c_p = a_i a_j for each product p = (i, j), so that every operand
+  is opened once (as the powers of a polynomial need);
 * matrix triples (A, B, C = A B) for matrix products (Mohassel & Zhang, SecureML 2017);
 * truncation pairs (r, r >> f) for n > 2 parties (for 2 parties truncation is local).
 
@@ -33,9 +36,10 @@ import numpy as np
 
 from mpc.csprng import CSPRNG
 
-__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "ReuseError", "KINDS"]
+__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "ReuseError", "KINDS", "CALLS"]
 
-KINDS = ("triple", "square", "matmul", "truncation")
+KINDS = ("triple", "square", "products", "matmul", "truncation")
+CALLS = ("products", "matmul", "truncation")  # what the last party may ask the dealer for
 
 
 class ReuseError(RuntimeError):
@@ -49,7 +53,7 @@ class Correlation:
     Attributes
     ----------
     kind : str
-        ``triple``, ``square``, ``matmul`` or ``truncation``.
+        One of ``KINDS``.
     shares : tuple of ndarray of uint64
         One array per component (random ones first: a, b, then derived: c), each
         of shape (local parties, ...): all n parties in process, one in a party process.
@@ -94,19 +98,42 @@ class Provider:
 
     def triple(self, shape) -> Correlation:
         """Shares of a, b uniform and c = a b (elementwise), each of ``shape``."""
-        shape = tuple(shape)
-        return self._timed("triple", [shape], [shape, shape], [shape], lambda r, _: [r[0] * r[1]])
+        return self.products(shape, 2, [(0, 1)])
 
     def square(self, shape) -> Correlation:
         """Shares of a uniform and a^2."""
-        shape = tuple(shape)
-        return self._timed("square", [shape], [shape], [shape], lambda r, _: [r[0] * r[0]])
+        return self.products(shape, 1, [(0, 0)])
+
+    def products(self, shape, operands: int, pairs) -> Correlation:
+        """Shares of masks a_0..a_(m-1) uniform and of c_p = a_i a_j for each pair p = (i, j) (elementwise).
+
+        Parameters
+        ----------
+        shape : tuple
+            Shape of every mask and product.
+        operands : int
+            m, the number of masks.
+        pairs : list of (i, j)
+            The products, 0 <= i, j < m (i == j for a square).
+
+        Returns
+        -------
+        Correlation
+            Components a_0..a_(m-1), then c for each pair; kind ``triple`` or
+            ``square`` for one product of two or one operand, else ``products``.
+        """
+        shape, pairs = tuple(shape), [tuple(int(v) for v in p) for p in pairs]
+        if not pairs or any(not (0 <= i < operands and 0 <= j < operands) for i, j in pairs):
+            raise ValueError(f"products of {operands} operands need pairs of indices below {operands}, got {pairs}")
+        kind = {(1, ((0, 0),)): "square", (2, ((0, 1),)): "triple"}.get((operands, tuple(pairs)), "products")
+        return self._timed(kind, ("products", [list(shape), operands, [list(p) for p in pairs]]),
+                           [shape] * operands, [shape] * len(pairs), lambda r, _: [r[i] * r[j] for i, j in pairs])
 
     def matmul(self, shape_x, shape_y) -> Correlation:
         """Shares of A (shape_x), B (shape_y) uniform and C = A @ B (2-D shapes, or batched as numpy.matmul)."""
         shape_x, shape_y = tuple(shape_x), tuple(shape_y)
         shape_c = np.matmul(np.empty(shape_x, np.uint8), np.empty(shape_y, np.uint8)).shape
-        return self._timed("matmul", [shape_x, shape_y], [shape_x, shape_y], [shape_c],
+        return self._timed("matmul", ("matmul", [list(shape_x), list(shape_y)]), [shape_x, shape_y], [shape_c],
                            lambda r, _: [np.matmul(r[0], r[1])])
 
     def truncation(self, shape, frac_bits: int, mask_bits: int = 62) -> Correlation:
@@ -117,17 +144,18 @@ class Provider:
             r = rng.ring(shape) >> np.uint64(64 - mask_bits)
             return [r, r >> np.uint64(frac_bits)]
 
-        return self._timed("truncation", [shape, frac_bits, mask_bits], [], [shape, shape], derive)
+        return self._timed("truncation", ("truncation", [list(shape), frac_bits, mask_bits]), [], [shape, shape],
+                           derive)
 
-    def _timed(self, kind, args, random_shapes, derived_shapes, derive) -> Correlation:
+    def _timed(self, kind, call, random_shapes, derived_shapes, derive) -> Correlation:
         start = time.perf_counter()
-        shares = self._generate(kind, args, random_shapes, derived_shapes, derive)
+        shares = self._generate(call, random_shapes, derived_shapes, derive)
         self.counts[kind] += int(np.prod(derived_shapes[0], dtype=np.int64))
         self.offline_bytes += 8 * sum(int(np.prod(s, dtype=np.int64)) for s in derived_shapes)
         self.offline_seconds += time.perf_counter() - start
         return Correlation(kind, tuple(shares), len(derived_shapes))
 
-    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+    def _generate(self, call, random_shapes, derived_shapes, derive) -> list:
         raise NotImplementedError
 
 
@@ -156,7 +184,7 @@ class TrustedThirdParty(Provider):
         self.streams = [CSPRNG(s) for s in self.seeds]
         self.rng = rng if rng is not None else CSPRNG()
 
-    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+    def _generate(self, call, random_shapes, derived_shapes, derive) -> list:
         n = self.parties
         randoms = [np.stack([self.streams[k].ring(s) for k in range(n)]) for s in random_shapes]
         # parties 0..n-2 draw their derived shares after their random ones, in the same stream
@@ -181,9 +209,10 @@ class PartyProvider(Provider):
     parties : int
     seed : bytes
         The 16-byte seed this party shares with the dealer.
-    request : callable (kind, args, derived_shapes) -> list of ndarray, optional
-        For the last party (n - 1): asks the dealer for its derived shares
-        (``kind`` and ``args`` name the call, e.g. ``"triple", [[3, 4]]``).
+    request : callable (call, derived_shapes) -> list of ndarray, optional
+        For the last party (n - 1): asks the dealer for its derived shares;
+        ``call`` is (method, args), e.g. ``("products", [[3, 4], 2, [[0, 1]]])``,
+        a method in ``CALLS`` of :class:`TrustedThirdParty` and its arguments.
 
     Notes
     -----
@@ -196,8 +225,8 @@ class PartyProvider(Provider):
             raise ValueError("the last party receives its derived shares from the dealer: give request")
         self.party, self.stream, self.request = party, CSPRNG(seed), request
 
-    def _generate(self, kind, args, random_shapes, derived_shapes, derive) -> list:
+    def _generate(self, call, random_shapes, derived_shapes, derive) -> list:
         randoms = [self.stream.ring(s)[None] for s in random_shapes]
         if self.party < self.parties - 1:
             return randoms + [self.stream.ring(s)[None] for s in derived_shapes]
-        return randoms + [d[None] for d in self.request(kind, args, derived_shapes)]
+        return randoms + [d[None] for d in self.request(call, derived_shapes)]

@@ -334,7 +334,8 @@ def connect(party: int, parties: int, addresses: list, dealer: tuple, *, frac_bi
     if len(dealer_seed) != 16 or len(previous) != 16:
         raise ProtocolError("a seed of the wrong length arrived while connecting")
 
-    def request(kind, args, derived_shapes):
+    def request(call, derived_shapes):
+        kind, args = call
         dealer_channel.send(MessageType.REQUEST, json.dumps({"kind": kind, "args": args}).encode())
         data = dealer_channel.recv(MessageType.SHARES)
         sizes = [int(np.prod(s, dtype=np.int64)) for s in derived_shapes]

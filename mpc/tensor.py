@@ -8,11 +8,13 @@ of a fixed-point value.  Gates:
 * Beaver multiplication (secure multiplication gate): with a triple (a, b, c),
   open e = x - a and f = y - b in one round, then z = c + e b + f a + e f
   (the e f term on party 0 only); squares use a pair (a, a^2) and open one
-  value; matrix products use a matrix triple the same way (SecureML);
+  value, and several products of one round open each operand once
+  (:func:`multiply`); matrix products use a matrix triple the same way (SecureML);
 * truncation after every fixed-point product (the product carries 2f
   fractional bits): for 2 parties SecureML's local truncation (party 0 shifts
   its share, party 1 shifts the negation of its share), exact up to one unit
-  in the last place except with probability about |x| / 2^63; for n > 2 a
+  in the last place except with probability about |x| 2^2f / 2^63 (summed in
+  ``truncation_failure_bound``; 2^-31 per element at f = 16 and |x| <= 1); for n > 2 a
   dealer pair (r, r >> f): open x + 2^46 + r (r < 2^63, so no wrap-around;
   statistical hiding 2^-16), shift publicly, subtract the shares of r >> f.
 
@@ -30,11 +32,11 @@ import numpy as np
 
 from mpc.communicator import Communicator, InProcessCommunicator
 from mpc.csprng import CSPRNG, protocol_seed
-from mpc.encoder import FixedPointEncoder
+from mpc.encoder import EncodingError, FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
 from mpc.sharing import ZeroSharing
 
-__all__ = ["Session", "SharedTensor"]
+__all__ = ["Session", "SharedTensor", "multiply"]
 
 _OFFSET_BITS = 46  # |x| < 2^46 at scale 2^2f for the n-party truncation
 
@@ -81,6 +83,7 @@ class Session:
         self.floor_bytes = 0
         self.depth = 0
         self.reveals = 0
+        self.truncation_failure_bound = 0.0
 
     @property
     def ulp(self) -> float:
@@ -98,13 +101,16 @@ class Session:
             kind); ``offline_bytes`` and ``offline_seconds``; ``floor_rounds``
             (multiplicative depth plus one round per opening of a result) and
             ``floor_bytes_per_party`` (see ``floor_bytes``): the theoretical
-            minimum of a dealer-assisted protocol for the same circuit.
+            minimum of a dealer-assisted protocol for the same circuit;
+            ``truncation_failure_bound``, a bound on the probability that any
+            2-party local truncation so far went wrong (see ``_truncate``).
         """
         return {"rounds": self.comm.rounds, "bytes_per_party": max(self.comm.bytes_sent),
                 "bytes_by_party": list(self.comm.bytes_sent), "multiplications": self.multiplications,
                 "triples": dict(self.provider.counts), "offline_bytes": self.provider.offline_bytes,
                 "offline_seconds": self.provider.offline_seconds,
-                "floor_rounds": self.depth + self.reveals, "floor_bytes_per_party": self.floor_bytes}
+                "floor_rounds": self.depth + self.reveals, "floor_bytes_per_party": self.floor_bytes,
+                "truncation_failure_bound": self.truncation_failure_bound}
 
     def share(self, values=None, magnitude: float | None = None, owner: int = 0, shape=None) -> "SharedTensor":
         """Secret-share an owner's float values, without communication (pseudo-random zero sharing).
@@ -211,25 +217,7 @@ class SharedTensor:
     def __mul__(self, other) -> "SharedTensor":
         if not isinstance(other, SharedTensor):
             return self.mul_public(other)
-        s = self.session
-        if other is self:
-            a, a2 = s.provider.square(self.shape).consume()
-            (e,) = s.comm.open(self.shares - a)
-            s.floor_bytes += 8 * (s.parties - 1) * int(np.prod(self.shape, dtype=np.int64))
-            product = (e + e) * a
-            product += a2
-            s.comm.add_on_first_party(product, e * e, out=product)
-        else:
-            a, b, c = s.provider.triple(np.broadcast_shapes(self.shape, other.shape)).consume()
-            e, f = s.comm.open(self.shares - a, other.shares - b)
-            s.floor_bytes += 8 * (s.parties - 1) * (e.size + f.size)
-            product = e * b
-            product += c
-            product += f * a
-            s.comm.add_on_first_party(product, e * f, out=product)
-        s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64))
-        err = self.magnitude * other.error + other.magnitude * self.error + self.error * other.error
-        return self._truncated(product, self.magnitude * other.magnitude, err, max(self.depth, other.depth) + 1)
+        return multiply([self], [(0, 0)])[0] if other is self else multiply([self, other], [(0, 1)])[0]
 
     def square(self) -> "SharedTensor":
         """x^2 with a square pair: one opened value instead of two."""
@@ -252,16 +240,89 @@ class SharedTensor:
     # -- truncation ----------------------------------------------------------------
     def _truncated(self, product: np.ndarray, magnitude: float, error: float, depth: int) -> "SharedTensor":
         s = self.session
-        f = np.uint64(s.encoder.frac_bits)
-        if s.parties == 2:
-            out = np.empty_like(product)
-            for i, party in enumerate(s.comm.local_parties):
-                out[i] = product[i] >> f if party == 0 else np.uint64(0) - ((np.uint64(0) - product[i]) >> f)
-        else:
-            r, r_shifted = s.provider.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
-            offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
-            (c,) = s.comm.open(s.comm.add_on_first_party(product + r, offset))
-            public = (c >> f) - (offset >> f)
-            out = s.comm.add_on_first_party(np.uint64(0) - r_shifted, public)
+        s.depth = max(s.depth, depth)
         # truncation: up to one unit of 2^-f (SecureML's local shift or the borrow of the pair)
-        return SharedTensor(s, out, magnitude + s.ulp, error + s.ulp, depth)
+        return SharedTensor(s, _truncate(s, product, magnitude), magnitude + s.ulp, error + s.ulp, depth)
+
+
+def _truncate(s: Session, product: np.ndarray, magnitude: float) -> np.ndarray:
+    """Shares of the product divided by 2^f (its 2f fractional bits back to f).
+
+    ``magnitude`` bounds |product| in real units.  Two parties shift locally,
+    which fails (an error of 2^(64 - 2f)) with probability at most
+    |x| 2^(2f) / 2^63 per element (SecureML, Theorem 1): added up in
+    ``Session.truncation_failure_bound``.  More parties open x + 2^46 + r,
+    which needs |x| 2^(2f) < 2^46.
+
+    Raises
+    ------
+    EncodingError
+        If the product is too large for the n-party protocol at these fractional bits.
+    """
+    f = np.uint64(s.encoder.frac_bits)
+    scaled = magnitude * 2.0 ** (2 * s.encoder.frac_bits)
+    if s.parties == 2:
+        s.truncation_failure_bound += product[0].size * scaled / 2.0**63
+        out = np.empty_like(product)
+        for i, party in enumerate(s.comm.local_parties):
+            out[i] = product[i] >> f if party == 0 else np.uint64(0) - ((np.uint64(0) - product[i]) >> f)
+        return out
+    if scaled >= 2.0**_OFFSET_BITS:
+        raise EncodingError(f"a product bounded by {magnitude:g} does not fit the {s.parties}-party truncation at "
+                            f"{s.encoder.frac_bits} fractional bits (it needs |x| 2^2f < 2^{_OFFSET_BITS}); "
+                            "lower the fractional bits")
+    r, r_shifted = s.provider.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
+    offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
+    (c,) = s.comm.open(s.comm.add_on_first_party(product + r, offset))
+    public = (c >> f) - (offset >> f)
+    return s.comm.add_on_first_party(np.uint64(0) - r_shifted, public)
+
+
+def multiply(operands: list, pairs: list) -> list:
+    """Elementwise products x_i x_j of shared tensors, all in one round.
+
+    Each operand is masked once, x_i - a_i is opened once however many
+    products it enters, and x_i x_j = c_ij + e_i a_j + e_j a_i + e_i e_j with
+    c_ij = a_i a_j from the dealer (Beaver's multiplication; a triple is the
+    case [x, y], [(0, 1)], a square pair [x], [(0, 0)]).  All products are
+    truncated together.
+
+    Parameters
+    ----------
+    operands : list of SharedTensor
+        Of one session; their shapes broadcast together.
+    pairs : list of (i, j)
+        Indices into ``operands``.
+
+    Returns
+    -------
+    list of SharedTensor, one per pair
+        Each with the bound |x y - x~ y~| <= M_x E_y + M_y E_x + E_x E_y plus one
+        unit of 2^-f for the truncation, and depth one more than its operands'.
+    """
+    s = operands[0].session
+    shape = np.broadcast_shapes(*(x.shape for x in operands))
+    local = (len(s.comm.local_parties),)
+    masks = s.provider.products(shape, len(operands), pairs).consume()
+    a, c = masks[:len(operands)], masks[len(operands):]
+    opened = s.comm.open(*(np.broadcast_to(x.shares, local + shape) - a_i for x, a_i in zip(operands, a)))
+    size = int(np.prod(shape, dtype=np.int64))
+    s.floor_bytes += 8 * (s.parties - 1) * size * len(operands)
+    s.multiplications += size * len(pairs)
+    product = np.empty((local[0], len(pairs), *shape), dtype=np.uint64)
+    for p, (i, j) in enumerate(pairs):
+        z = product[:, p]
+        np.multiply(opened[i], a[j], out=z)
+        z += c[p]
+        z += opened[j] * a[i]
+        s.comm.add_on_first_party(z, opened[i] * opened[j], out=z)
+    bounds = [operands[i].magnitude * operands[j].magnitude for i, j in pairs]
+    shares = _truncate(s, product, max(bounds))
+    out = []
+    for p, (i, j) in enumerate(pairs):
+        x, y = operands[i], operands[j]
+        depth = max(x.depth, y.depth) + 1
+        s.depth = max(s.depth, depth)
+        err = x.magnitude * y.error + y.magnitude * x.error + x.error * y.error
+        out.append(SharedTensor(s, shares[:, p], x.magnitude * y.magnitude + s.ulp, err + s.ulp, depth))
+    return out

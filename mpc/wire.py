@@ -39,7 +39,7 @@ class MessageType(enum.IntEnum):
     HELLO = 1    # JSON {"party", "parties", "session"}: who is calling
     SEED = 2     # 16 bytes: a PRG seed (dealer -> party, or party k -> party k + 1)
     SHARES = 3   # little-endian uint64 ring elements
-    REQUEST = 4  # JSON {"kind", "args"}: the last party asks the dealer for its derived shares
+    REQUEST = 4  # JSON {"kind", "args"}: the last party asks the dealer for its derived shares of a call
     ERROR = 5    # UTF-8 text: the sender failed and stops
     BYE = 6      # empty: the sender is done
 
