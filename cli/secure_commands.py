@@ -109,6 +109,7 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
         "end_to_end_bound": out["bound"] + act.approximation.errors.error_bound,
         "rounds": stats["rounds"], "floor_rounds": stats["floor_rounds"], "bytes_per_party": stats["bytes_per_party"],
         "floor_bytes_per_party": stats["floor_bytes_per_party"],
+        "truncation_failure_bound": stats["truncation_failure_bound"],
         "multiplications": stats["multiplications"], "triples": stats["triples"],
         "offline_bytes": stats["offline_bytes"], "offline_seconds": stats["offline_seconds"],
         "online_seconds": online,
@@ -125,3 +126,9 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
     click.echo(f"  {stats['rounds']} rounds (floor {stats['floor_rounds']}), {stats['bytes_per_party']} bytes sent "
                f"per party (floor {stats['floor_bytes_per_party']}), {stats['multiplications']} multiplications; "
                f"offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.3f} s; online {online:.3f} s")
+    if stats["truncation_failure_bound"] > 1e-3:
+        click.echo(f"  warning: a local truncation may have failed with probability up to "
+                   f"{stats['truncation_failure_bound']:.1e}; lower --frac-bits or use fewer inputs")
+    elif stats["truncation_failure_bound"]:
+        click.echo(f"  local truncations fail with probability below {stats['truncation_failure_bound']:.1e} "
+                   "(SecureML)")
