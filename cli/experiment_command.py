@@ -39,11 +39,13 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--lags", callback=parse_lags, default="",
               help="Also run every configuration with load features at these lags, e.g. 48,336 (issue 7).")
+@click.option("--highway", type=click.IntRange(0), default=0, show_default=True,
+              help="With --lags: the lag runs add a linear term over the load and lagged loads of the last Q steps.")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Worker processes [default: number of cores].")
 @registry_option
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="experiment", show_default=True)
 def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, batch_size, lr, patience,
-                       hidden_size, dense_size, lags, jobs, registry, out_dir):
+                       hidden_size, dense_size, lags, highway, jobs, registry, out_dir):
     """Degree, method and exact-vs-polynomial experiments; results.csv, summary.md and plots in OUTPUT.
 
     Finished runs are kept in OUTPUT/results.csv: running the same command again resumes.
@@ -63,7 +65,7 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
         if v not in INTERVALS:
             raise ApproxError(f"unknown interval pair {v!r}; choose from {', '.join(INTERVALS)}")
     grid = Grid(_ints(degrees, "degrees"), method_list, _ints(seeds, "seeds"), interval_list, cell, epochs,
-                batch_size, lr, patience, hidden_size, dense_size, data, ((), lags) if lags else ((),))
+                batch_size, lr, patience, hidden_size, dense_size, data, ((), lags) if lags else ((),), highway)
     reg = Registry(registry)
     out = Path(out_dir)
     total = len(grid.lag_sets) * len(grid.seeds) * (1 + len(grid.degrees) * len(grid.methods) * len(grid.intervals))

@@ -60,7 +60,9 @@ def _lag_lines(results: pd.DataFrame, grid) -> list[str]:
     ok = results[results.status == "ok"]
     lines = ["", "## 4. Features: lagged loads", "",
              "Test MAPE in % (mean ± spread over seeds) per feature setup ('-': the design's 58 features; "
-             "'48,336': plus the loads 48 and 336 steps before the target).", "",
+             "'48,336': plus the loads 48 and 336 steps before the target"
+             + (f", and a linear highway term over the last {grid.highway} steps' loads" if grid.highway else "")
+             + ").", "",
              "| activations | " + " | ".join(f"lags {lab}" for lab in labels) + " |",
              "|---|" + "---|" * len(labels)]
     configs = ok[["method", "degree", "interval", "gate", "cell"]].drop_duplicates()

@@ -5,6 +5,14 @@
 
 over windows of 20 half-hourly steps (DESIGN.md, "nn").  Every activation is a
 registry name; sizes are configurable.
+
+Optionally (``highway=q``) a linear autoregressive term over chosen input
+features (the load and the lagged loads) of the last q steps is added to the output, as LSTNet's highway
+component (Lai et al., *Modeling Long- and Short-Term Temporal Patterns with
+Deep Neural Networks*, SIGIR 2018): with lagged loads among the features it
+can express "the load a week ago plus this week's deviation", which the
+recurrent layers approximate poorly through their saturating gates.  It is
+one more matrix product, so secure inference needs nothing new.
 """
 
 from __future__ import annotations
@@ -38,6 +46,12 @@ class ForecasterConfig:
     derivative : {"poly", "output"}
     clip : bool
         Clip polynomial pre-activations to their intervals.
+    highway : int
+        q >= 0: steps of the window whose input features feed the linear
+        highway term added to the output (0: none, as in seed 000).
+    highway_features : tuple of int
+        Which input features of those steps it reads (default: feature 0, the
+        load; the CLI adds the lagged loads).
     """
 
     input_size: int = 58
@@ -50,6 +64,8 @@ class ForecasterConfig:
     output_activation: str = "relu"
     derivative: str = "poly"
     clip: bool = False
+    highway: int = 0
+    highway_features: tuple = (0,)
 
 
 class Forecaster:
@@ -68,8 +84,12 @@ class Forecaster:
     Attributes
     ----------
     layers : dict of str -> layer
-        ``lstm1``, ``lstm2``, ``dense1``, ``dense2``.
+        ``lstm1``, ``lstm2``, ``dense1``, ``dense2``, and ``highway`` (a Dense
+        layer from highway * input_size features to 1, identity activation,
+        zero-initialised) when ``config.highway > 0``.
     """
+
+    kind = "forecaster"
 
     def __init__(self, config: ForecasterConfig = ForecasterConfig(), registry=None, seed: int = 0,
                  output_bias: float | None = None):
@@ -87,6 +107,10 @@ class Forecaster:
             "dense1": Dense(h, d, act(config.hidden_activation), rng),
             "dense2": Dense(d, 1, act(config.output_activation), rng),
         }
+        if config.highway:
+            self.layers["highway"] = Dense(config.highway * len(config.highway_features), 1, act("identity"), rng)
+            for p in self.layers["highway"].params.values():
+                p[:] = 0.0  # start as the plain forecaster
         if output_bias is not None:
             # start at the mean target: a ReLU output then starts alive, not at a dead 0
             self.layers["dense2"].params["bias"][:] = output_bias
@@ -99,7 +123,17 @@ class Forecaster:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Forecasts, shape (batch, 1), from windows x of shape (batch, time, input_size)."""
         h = self.layers["lstm2"].forward(self.layers["lstm1"].forward(x))
-        return self.layers["dense2"].forward(self.layers["dense1"].forward(h[:, -1]))
+        out = self.layers["dense2"].forward(self.layers["dense1"].forward(h[:, -1]))
+        q = self.config.highway
+        if q:
+            recent = x[:, -q:, list(self.config.highway_features)]
+            out = out + self.layers["highway"].forward(recent.reshape(x.shape[0], -1))
+        return out
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        """MSE loss 1/2 (y' - y)^2 averaged over the batch."""
+        out = self.forward(x)
+        return mse(out, np.asarray(y, dtype=np.float64).reshape(out.shape))[0]
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """MSE loss 1/2 (y' - y)^2 averaged over the batch, and its gradient for every parameter.
@@ -117,6 +151,8 @@ class Forecaster:
         """
         out = self.forward(x)
         loss, d_out = mse(out, np.asarray(y, dtype=np.float64).reshape(out.shape))
+        if self.config.highway:
+            self.layers["highway"].backward(d_out)
         d_last = self.layers["dense1"].backward(self.layers["dense2"].backward(d_out))
         steps = x.shape[1]
         d_h2 = np.zeros((x.shape[0], steps, self.config.hidden_size))

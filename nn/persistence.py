@@ -1,4 +1,4 @@
-"""Save and load a trained forecaster: one ``.npz`` file with the weights and JSON metadata.
+"""Save and load a trained model (forecaster, MLP or RNN classifier): one ``.npz`` file with the weights and JSON metadata.
 
 The metadata (key ``metadata`` in the archive, a JSON string) holds the model
 configuration, each activation's registry name and -- for polynomials -- its
@@ -23,29 +23,34 @@ import numpy as np
 
 from approx.errors import ApproxError, UnknownNameError
 from nn.forecaster import Forecaster, ForecasterConfig
+from nn.network import MLPConfig, Network
+from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-__all__ = ["save_model", "load_model", "ModelFileError", "FORMAT"]
+__all__ = ["save_model", "load_model", "ModelFileError", "FORMAT", "MODELS"]
 
-FORMAT = "approx-forecaster/1"
+FORMAT = "approx-model/1"
+OLD_FORMATS = {"approx-forecaster/1": "forecaster"}
+MODELS = {"forecaster": (Forecaster, ForecasterConfig), "mlp": (Network, MLPConfig),
+          "rnn": (RNNClassifier, RNNClassifierConfig)}
 
 
 class ModelFileError(ApproxError):
     """A model file that is missing, corrupt, or whose activations no longer match the registry."""
 
 
-def save_model(path, model: Forecaster, extra: dict | None = None) -> None:
+def save_model(path, model, extra: dict | None = None) -> None:
     """Write ``model`` (weights + metadata) to ``path`` atomically.
 
     Parameters
     ----------
     path : str or Path
         Target file (``.npz``).
-    model : Forecaster
+    model : Forecaster, Network (built from an MLPConfig) or RNNClassifier
     extra : dict, optional
         JSON-serialisable metadata stored beside the configuration (data scaling, metrics).
     """
     path = Path(path)
-    meta = {"format": FORMAT, "config": dataclasses.asdict(model.config),
+    meta = {"format": FORMAT, "model": model.kind, "config": dataclasses.asdict(model.config),
             "activations": {role: act.describe() for role, act in model.activations().items()},
             **(extra or {})}
     arrays = {name: value for name, value in model.params.items()}
@@ -60,7 +65,7 @@ def save_model(path, model: Forecaster, extra: dict | None = None) -> None:
         raise
 
 
-def load_model(path, registry=None) -> tuple[Forecaster, dict]:
+def load_model(path, registry=None) -> tuple[object, dict]:
     """Read a model written by :func:`save_model`.
 
     Parameters
@@ -71,7 +76,8 @@ def load_model(path, registry=None) -> tuple[Forecaster, dict]:
 
     Returns
     -------
-    (Forecaster, metadata dict)
+    (model, metadata dict)
+        The model is a Forecaster, Network or RNNClassifier, as saved (``metadata["model"]``).
 
     Raises
     ------
@@ -87,10 +93,14 @@ def load_model(path, registry=None) -> tuple[Forecaster, dict]:
         raise ModelFileError(f"no model file {path}; train one with approx train -o {path}") from None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         raise ModelFileError(f"{path} is not a model file written by approx train") from None
-    if meta.get("format") != FORMAT:
+    kind = OLD_FORMATS.get(meta.get("format")) or (meta.get("model") if meta.get("format") == FORMAT else None)
+    if kind not in MODELS:
         raise ModelFileError(f"{path} is not a model file written by approx train (format {meta.get('format')!r})")
+    meta["model"] = kind
+    model_class, config_class = MODELS[kind]
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
     try:
-        model = Forecaster(ForecasterConfig(**meta["config"]), registry=registry)
+        model = model_class(config_class(**config), registry=registry)
     except UnknownNameError as exc:
         raise ModelFileError(f"{path} was trained with an activation that is missing now: {exc}") from None
     for role, saved in meta["activations"].items():

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nn.losses import mse
 
 __all__ = ["TrainConfig", "History", "train"]
 
@@ -63,7 +62,8 @@ class History:
     Attributes
     ----------
     train_loss, val_loss : list of float
-        Per epoch (MSE 1/2 (y' - y)^2 on normalised loads).
+        Per epoch, the model's loss (the forecaster: MSE 1/2 (y' - y)^2 on
+        normalised loads; the classifiers: cross-entropy).
     outside_interval : list of dict
         Per epoch, the domain monitor on the validation windows.
     best_epoch : int
@@ -92,11 +92,10 @@ def _is_weight(name: str) -> bool:
 
 
 def evaluate_loss(model, x: np.ndarray, y: np.ndarray, batch: int = 1024) -> float:
-    """Mean MSE loss of ``model`` on (x, y), in batches of ``batch`` windows."""
+    """Mean loss (``model.loss``) on (x, y), in batches of ``batch`` samples."""
     total = 0.0
     for start in range(0, len(x), batch):
-        out = model.forward(x[start:start + batch])
-        total += mse(out, y[start:start + batch])[0] * len(out)
+        total += model.loss(x[start:start + batch], y[start:start + batch]) * len(x[start:start + batch])
     return total / len(x)
 
 
@@ -107,9 +106,10 @@ def train(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarr
 
     Parameters
     ----------
-    model : object with ``params``, ``loss_and_grads(x, y)``, ``forward(x)`` and ``outside_interval()``
+    model : object with ``params``, ``loss_and_grads(x, y)``, ``loss(x, y)`` and ``outside_interval()``
     train_xy, val_xy : (x, y)
-        x of shape (samples, time, features), y of shape (samples, 1).
+        Samples on the first axis: windows (samples, time, features) and targets
+        (samples, 1) for the forecaster, features and labels for the classifiers.
     config : TrainConfig
     on_epoch : callable (epoch, history), optional
         Called after every epoch (progress display).

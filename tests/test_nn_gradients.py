@@ -1,5 +1,7 @@
 """Finite-difference gradient checks of every layer, both cells, exact and polynomial activations."""
 
+import dataclasses
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -90,15 +92,21 @@ def test_dense_and_loss_gradients(poly_registry, n, d, k, activation, loss_name,
     check({"x": x}, {"x": dx}, loss, rng)
 
 
-@pytest.mark.parametrize("cell", ["standard", "linear"])
+@pytest.mark.parametrize("cell,highway", [("standard", 0), ("linear", 0), ("standard", 2)])
 @pytest.mark.parametrize("poly", [False, True])
-def test_forecaster_loss_and_grads(poly_registry, cell, poly):
+def test_forecaster_loss_and_grads(poly_registry, cell, poly, highway):
     config = ForecasterConfig(input_size=5, hidden_size=4, dense_size=3, cell=cell,
                               gate_activation=POLY_GATE if poly else "sigmoid",
                               cell_activation=POLY_CELL if poly else "tanh",
-                              hidden_activation="square", output_activation="identity")
+                              hidden_activation="square", output_activation="identity", highway=highway,
+                              highway_features=(0, 3))
     model = Forecaster(config, registry=poly_registry, seed=3)
     rng = np.random.default_rng(0)
+    if highway:  # zero-initialised, it starts as the plain model; then give it weights so that it matters
+        x0 = rng.normal(size=(2, 6, 5))
+        plain = Forecaster(dataclasses.replace(config, highway=0), registry=poly_registry, seed=3)
+        assert np.array_equal(model.forward(x0), plain.forward(x0))
+        model.layers["highway"].params["weight"][:] = rng.normal(size=(2 * 2, 1))
     x, y = rng.normal(size=(3, 6, 5)), rng.normal(size=(3, 1))
     loss, grads = model.loss_and_grads(x, y)
     assert set(grads) == set(model.params)
