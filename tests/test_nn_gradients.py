@@ -8,32 +8,13 @@ import pytest
 from hypothesis import given
 
 from conftest import POLY_CELL, POLY_GATE
+from conftest import finite_difference_check as check
 from nn.activation import LayerActivation
 from nn.dense import Dense
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.losses import mse, softmax_cross_entropy
 from nn.lstm import LSTM
 from nn.rnn import RNN
-
-H = 1e-6
-
-
-def check(params: dict, grads: dict, loss_fn, rng, per_param: int = 6) -> None:
-    """Central differences on a few random entries of each parameter; relative error < 1e-6."""
-    ours, numeric = [], []
-    for name, p in params.items():
-        for idx in [tuple(rng.integers(0, s) for s in p.shape) for _ in range(per_param)]:
-            old = p[idx]
-            p[idx] = old + H
-            up = loss_fn()
-            p[idx] = old - H
-            down = loss_fn()
-            p[idx] = old
-            ours.append(grads[name][idx])
-            numeric.append((up - down) / (2 * H))
-    ours, numeric = np.array(ours), np.array(numeric)
-    assert np.linalg.norm(ours - numeric) <= 1e-6 * (np.linalg.norm(ours) + np.linalg.norm(numeric)) + 1e-10
-
 
 def acts(poly: bool, mode: str, registry):
     names = (POLY_GATE, POLY_CELL) if poly else ("sigmoid", "tanh")
