@@ -119,9 +119,10 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
               help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
 @click.option("--per-step", is_flag=True, help="rnn: a target at every step (seed 004), not only the last.")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Learning rate [default: 0.01 at batch size 1, else 0.1].")
+              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5; rnn 0.1].")
 @click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
 @click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
               help="Gradient-norm clipping.")
@@ -140,8 +141,10 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     from nn.training import TrainConfig
 
     check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
-    lr = lr if lr is not None else (0.01 if batch_size == 1 else 0.1)
-    settings = TrainConfig(epochs, batch_size, lr, l2, clip_norm, patience, seed)
+    batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
+    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 0.5, "rnn": 0.1}[model_kind]
+    settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
+    lr = settings.lr
     if model_kind != "forecaster":
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
                           per_step, settings, registry, output, as_json)
