@@ -3,7 +3,8 @@
 :func:`serve` accepts the n parties (each introduces itself with HELLO),
 sends each the seed they share, then answers the last party's REQUESTs, each
 naming one :class:`~mpc.provider.TrustedThirdParty` call, with that party's
-derived shares, until the last party says BYE.  The other parties expand
+derived shares (a mask needs no answer: the dealer only draws it in step),
+until the last party says BYE.  The other parties expand
 their shares from their seeds and never hear from the dealer again.
 """
 
@@ -23,7 +24,8 @@ from mpc.wire import DEALER, MessageType, ProtocolError, TransportError
 __all__ = ["serve"]
 
 
-def _answer(dealer: TrustedThirdParty, payload: bytes) -> np.ndarray:
+def _answer(dealer: TrustedThirdParty, payload: bytes) -> np.ndarray | None:
+    """The last party's derived shares for one request, or None for a mask (nothing to send)."""
     try:
         request = json.loads(payload)
         kind, args = request["kind"], request["args"]
@@ -33,6 +35,8 @@ def _answer(dealer: TrustedThirdParty, payload: bytes) -> np.ndarray:
     except (ValueError, TypeError, KeyError) as exc:
         raise ProtocolError(f"the last party sent a request the dealer cannot serve ({exc!r}); "
                             f"requests name one of {', '.join(CALLS)} with its arguments") from None
+    if kind == "mask":
+        return None
     derived = correlation.shares[len(correlation.shares) - correlation.derived:]
     return np.concatenate([d[-1].ravel() for d in derived]).astype("<u8", copy=False)
 
@@ -80,7 +84,9 @@ def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: 
                 break
             if kind != MessageType.REQUEST:
                 raise ProtocolError(f"party {parties - 1} sent {kind.name} where a REQUEST or BYE was expected")
-            last.send(MessageType.SHARES, _answer(dealer, payload))
+            answer = _answer(dealer, payload)
+            if answer is not None:
+                last.send(MessageType.SHARES, answer)
     except TransportError as exc:
         for channel in channels.values():
             channel.close(MessageType.ERROR, f"the dealer stopped: {exc}")

@@ -9,8 +9,8 @@ degree 7 and up do not survive 16 fractional bits):
 2. the powers t^k that have a non-zero coefficient, by a power tree:
    t^k = t^(2^m) t^(k - 2^m) with 2^m the largest power of two below k, so
    t^k has depth ceil(log2 k), and every product of one depth is computed in
-   one round, each power that enters that round masked and opened once
-   (:func:`mpc.tensor.multiply`).  Odd polynomials (sigmoid -
+   one round, each power masked and opened once however many products it
+   enters (:func:`mpc.beaver.compute`).  Odd polynomials (sigmoid -
    1/2, tanh) need only odd powers: degree 3 in 2 rounds, degree 7 in 3;
 3. sum_k a_k t^k as local products with the encoded coefficients and one truncation.
 
@@ -27,7 +27,9 @@ import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
-from mpc.tensor import SharedTensor, multiply
+from mpc.beaver import compute
+from mpc.tensor import SharedTensor
+from mpc.truncation import truncate
 
 __all__ = ["evaluate", "power_plan"]
 
@@ -84,10 +86,8 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
         t = t + activation.shift
     powers = {1: t}
     for level in power_plan({k for k in range(2, coef.size) if coef[k] != 0}):
-        # one round for the whole level, each power that enters it opened once
-        operands = sorted({i for _, i, _ in level} | {j for _, _, j in level})
-        index = {k: n for n, k in enumerate(operands)}
-        products = multiply([powers[k] for k in operands], [(index[i], index[j]) for _, i, j in level])
+        # one round for the whole level; a power opened in an earlier level is not opened again
+        products = compute([("mul", powers[i], powers[j]) for _, i, j in level])
         powers.update({k: product for (k, _, _), product in zip(level, products)})
     session = x.session
     total = np.zeros_like(t.shares)
@@ -100,6 +100,7 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
         total += powers[k].shares * ring
         magnitude += c * powers[k].magnitude
         error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
-    depth = max(p.depth for p in powers.values())
-    result = SharedTensor(session, total, 0.0, 0.0)._truncated(total, magnitude, error, depth)
+    (shares,) = truncate(session, [total], [magnitude])
+    result = SharedTensor(session, shares, magnitude + session.ulp, error + session.ulp,
+                          max(p.depth for p in powers.values()))
     return result + coef[0] if coef[0] else result

@@ -2,20 +2,20 @@
 
 The dealer hands out correlated randomness, each piece to be used exactly once:
 
-* Beaver triples (a, b, c = a b) for elementwise products (Beaver, CRYPTO 1991),
-  square pairs (a, a^2) for squares, and their generalisation for several
-  products of one round: one mask a_i per operand, however many products it
-  enters, and c_p = a_i a_j for each product p = (i, j), so that every operand
-  is opened once (as the powers of a polynomial need);
-* matrix triples (A, B, C = A B) for matrix products (Mohassel & Zhang, SecureML 2017);
+* masks: a uniform, one per secret value that enters a product; x - a is
+  opened once and reused by every product of x (the weights of a network are
+  masked once per session);
+* products of masks: c = a b (elementwise) or C = A B (matrix), for Beaver's
+  multiplication (Beaver, CRYPTO 1991; matrices: Mohassel & Zhang, SecureML
+  2017) -- a triple (a, b, c) is two masks and their product;
 * truncation pairs (r, r >> f) for n > 2 parties (for 2 parties truncation is local).
 
 As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
 the dealer shares one 16-byte seed with each party, and every party expands
-its shares from an AES-CTR stream of that seed.  The random components (a, b)
-are whatever the n streams sum to; of each derived component (c, a^2, C, r,
-r >> f) the parties 0..n-2 expand their shares too, and only the last party's
-share, c - sum of the others, is computed by the dealer and sent to it.  So
+its shares from an AES-CTR stream of that seed.  A mask is whatever the n
+streams sum to (the dealer keeps its value, by id); of each derived value
+(c, C, r, r >> f) the parties 0..n-2 expand their shares too, and only the
+last party's share, c - sum of the others, is computed by the dealer and sent to it.  So
 the offline traffic is one ring element per derived element, to one party
 (``offline_bytes``), and the dealer never talks to the others after the seeds.
 
@@ -36,10 +36,11 @@ import numpy as np
 
 from mpc.csprng import CSPRNG
 
-__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "ReuseError", "KINDS", "CALLS"]
+__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "Mask", "ReuseError", "KINDS", "CALLS"]
 
-KINDS = ("triple", "square", "products", "matmul", "truncation")
-CALLS = ("products", "matmul", "truncation")  # what the last party may ask the dealer for
+KINDS = ("mask", "product", "matmul", "truncation")
+_OPS = {"mul": np.multiply, "matmul": np.matmul}
+CALLS = ("mask", "products", "truncation")  # what the last party tells or asks the dealer
 
 
 class ReuseError(RuntimeError):
@@ -74,6 +75,33 @@ class Correlation:
         return self.shares
 
 
+@dataclasses.dataclass
+class Mask:
+    """Shares of a uniform mask a, known to the dealer by ``id``, for one secret value.
+
+    Attributes
+    ----------
+    id : int
+        Sequence number (the same on every party and the dealer).
+    shape : tuple
+    shares : ndarray of uint64, shape (local parties, *shape)
+    owner : object
+        The value it masks, once bound (:meth:`bind`).
+    """
+
+    id: int
+    shape: tuple
+    shares: np.ndarray
+    owner: object = None
+
+    def bind(self, value) -> None:
+        """Dedicate the mask to ``value``; binding it to another raises :class:`ReuseError`
+        (opening x - a and y - a would reveal x - y)."""
+        if self.owner is not None and self.owner is not value:
+            raise ReuseError(f"mask {self.id} masks another value already; each mask may mask one value")
+        self.owner = value
+
+
 class Provider:
     """What both sides of the dealer share: the recipes of the correlations and their accounting.
 
@@ -81,7 +109,8 @@ class Provider:
     ----------
     parties : int
     counts : dict of str -> int
-        Elements generated per kind (elements of c, a^2, C or r).
+        Elements generated per kind: masks, elementwise products, matrix
+        product elements, truncation pairs.
     offline_bytes : int
         Bytes the dealer sends (the last party's derived shares).
     offline_seconds : float
@@ -95,46 +124,52 @@ class Provider:
         self.counts = {kind: 0 for kind in KINDS}
         self.offline_bytes = 0
         self.offline_seconds = 0.0
+        self._next_id = 0
+        self._shapes: dict = {}   # mask id -> shape
+        self._values: dict = {}   # mask id -> value (the dealer only)
 
-    def triple(self, shape) -> Correlation:
-        """Shares of a, b uniform and c = a b (elementwise), each of ``shape``."""
-        return self.products(shape, 2, [(0, 1)])
+    def _remember(self, ident: int, value: np.ndarray) -> list:
+        self._values[ident] = value
+        return []
 
-    def square(self, shape) -> Correlation:
-        """Shares of a uniform and a^2."""
-        return self.products(shape, 1, [(0, 0)])
+    def mask(self, shape) -> Mask:
+        """Shares of a fresh uniform mask of ``shape`` (no traffic: every party expands its share)."""
+        shape = tuple(int(v) for v in shape)
+        ident = self._next_id
+        self._next_id += 1
+        self._shapes[ident] = shape
+        (shares,) = self._timed("mask", ("mask", [list(shape)]), [shape], [],
+                                lambda r, _: self._remember(ident, r[0])).consume()
+        return Mask(ident, shape, shares)
 
-    def products(self, shape, operands: int, pairs) -> Correlation:
-        """Shares of masks a_0..a_(m-1) uniform and of c_p = a_i a_j for each pair p = (i, j) (elementwise).
+    def products(self, requests) -> Correlation:
+        """Shares of c = a_i * a_j (``"mul"``, elementwise with broadcasting) or A_i @ A_j (``"matmul"``).
 
         Parameters
         ----------
-        shape : tuple
-            Shape of every mask and product.
-        operands : int
-            m, the number of masks.
-        pairs : list of (i, j)
-            The products, 0 <= i, j < m (i == j for a square).
+        requests : list of (op, i, j)
+            ``op`` is ``"mul"`` or ``"matmul"``; i and j are mask ids.
 
         Returns
         -------
         Correlation
-            Components a_0..a_(m-1), then c for each pair; kind ``triple`` or
-            ``square`` for one product of two or one operand, else ``products``.
-        """
-        shape, pairs = tuple(shape), [tuple(int(v) for v in p) for p in pairs]
-        if not pairs or any(not (0 <= i < operands and 0 <= j < operands) for i, j in pairs):
-            raise ValueError(f"products of {operands} operands need pairs of indices below {operands}, got {pairs}")
-        kind = {(1, ((0, 0),)): "square", (2, ((0, 1),)): "triple"}.get((operands, tuple(pairs)), "products")
-        return self._timed(kind, ("products", [list(shape), operands, [list(p) for p in pairs]]),
-                           [shape] * operands, [shape] * len(pairs), lambda r, _: [r[i] * r[j] for i, j in pairs])
+            One derived component per request; kind ``product`` (or ``matmul``
+            when every request is one).
 
-    def matmul(self, shape_x, shape_y) -> Correlation:
-        """Shares of A (shape_x), B (shape_y) uniform and C = A @ B (2-D shapes, or batched as numpy.matmul)."""
-        shape_x, shape_y = tuple(shape_x), tuple(shape_y)
-        shape_c = np.matmul(np.empty(shape_x, np.uint8), np.empty(shape_y, np.uint8)).shape
-        return self._timed("matmul", ("matmul", [list(shape_x), list(shape_y)]), [shape_x, shape_y], [shape_c],
-                           lambda r, _: [np.matmul(r[0], r[1])])
+        Raises
+        ------
+        ValueError
+            For an unknown op or mask id, or shapes that do not combine.
+        """
+        requests = [(str(op), int(i), int(j)) for op, i, j in requests]
+        shapes = []
+        for op, i, j in requests:
+            if op not in _OPS or i not in self._shapes or j not in self._shapes:
+                raise ValueError(f"cannot multiply masks {i} and {j} with {op!r}")
+            shapes.append(_OPS[op](np.empty(self._shapes[i], np.uint8), np.empty(self._shapes[j], np.uint8)).shape)
+        kind = "matmul" if all(op == "matmul" for op, _, _ in requests) else "product"
+        return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
+                           lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
 
     def truncation(self, shape, frac_bits: int, mask_bits: int = 62) -> Correlation:
         """Shares of r uniform in [0, 2^mask_bits) and of r >> frac_bits (both derived)."""
@@ -150,7 +185,8 @@ class Provider:
     def _timed(self, kind, call, random_shapes, derived_shapes, derive) -> Correlation:
         start = time.perf_counter()
         shares = self._generate(call, random_shapes, derived_shapes, derive)
-        self.counts[kind] += int(np.prod(derived_shapes[0], dtype=np.int64))
+        counted = derived_shapes[:1] if kind == "truncation" else derived_shapes or random_shapes
+        self.counts[kind] += sum(int(np.prod(shape, dtype=np.int64)) for shape in counted)
         self.offline_bytes += 8 * sum(int(np.prod(s, dtype=np.int64)) for s in derived_shapes)
         self.offline_seconds += time.perf_counter() - start
         return Correlation(kind, tuple(shares), len(derived_shapes))
@@ -210,9 +246,10 @@ class PartyProvider(Provider):
     seed : bytes
         The 16-byte seed this party shares with the dealer.
     request : callable (call, derived_shapes) -> list of ndarray, optional
-        For the last party (n - 1): asks the dealer for its derived shares;
-        ``call`` is (method, args), e.g. ``("products", [[3, 4], 2, [[0, 1]]])``,
-        a method in ``CALLS`` of :class:`TrustedThirdParty` and its arguments.
+        For the last party (n - 1): tells the dealer every call, e.g.
+        ``("products", [[["mul", 3, 4]]])`` (a method in ``CALLS`` of
+        :class:`TrustedThirdParty` and its arguments), so that the dealer
+        draws in step, and returns its derived shares (none for a mask).
 
     Notes
     -----

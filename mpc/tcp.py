@@ -109,7 +109,21 @@ class Channel:
             raise PeerError(f"{peer_name(self.peer)} took nothing for {self.sock.gettimeout():g} s (timeout); "
                             "is it still running?") from None
         except OSError as exc:
+            self._raise_reason()
             raise PeerError(f"cannot send to {peer_name(self.peer)}: it disconnected ({exc.strerror or exc})") from None
+
+    def _raise_reason(self) -> None:
+        """If the peer left an ERROR message before it closed, raise with its reason."""
+        timeout = self.sock.gettimeout()
+        try:
+            self.sock.settimeout(0.5)
+            kind, payload = recv_message(self.sock, self.peer)
+        except (PeerError, ProtocolError, OSError):
+            return
+        finally:
+            self.sock.settimeout(timeout)
+        if kind == MessageType.ERROR:
+            raise PeerError(f"{peer_name(self.peer)} failed: {payload.decode(errors='replace')}")
 
     def receive(self) -> tuple[MessageType, bytearray]:
         """The next message; an ERROR message raises :class:`PeerError` with the peer's reason."""
@@ -337,6 +351,8 @@ def connect(party: int, parties: int, addresses: list, dealer: tuple, *, frac_bi
     def request(call, derived_shapes):
         kind, args = call
         dealer_channel.send(MessageType.REQUEST, json.dumps({"kind": kind, "args": args}).encode())
+        if not derived_shapes:  # a mask: the dealer draws it in step and answers nothing
+            return []
         data = dealer_channel.recv(MessageType.SHARES)
         sizes = [int(np.prod(s, dtype=np.int64)) for s in derived_shapes]
         if len(data) != 8 * sum(sizes):

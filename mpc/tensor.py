@@ -5,18 +5,10 @@ of a fixed-point value.  Gates:
 
 * local (no communication): add, subtract, negate, add or multiply by a
   public value (secure addition gates);
-* Beaver multiplication (secure multiplication gate): with a triple (a, b, c),
-  open e = x - a and f = y - b in one round, then z = c + e b + f a + e f
-  (the e f term on party 0 only); squares use a pair (a, a^2) and open one
-  value, and several products of one round open each operand once
-  (:func:`multiply`); matrix products use a matrix triple the same way (SecureML);
-* truncation after every fixed-point product (the product carries 2f
-  fractional bits): for 2 parties SecureML's local truncation (party 0 shifts
-  its share, party 1 shifts the negation of its share), exact up to one unit
-  in the last place except with probability about |x| 2^2f / 2^63 (summed in
-  ``truncation_failure_bound``; 2^-31 per element at f = 16 and |x| <= 1); for n > 2 a
-  dealer pair (r, r >> f): open x + 2^46 + r (r < 2^63, so no wrap-around;
-  statistical hiding 2^-16), shift publicly, subtract the shares of r >> f.
+* multiplication gates: Beaver products, elementwise and matrix
+  (:mod:`mpc.beaver`), each operand masked and opened once however many
+  products it enters, then truncated back to f fractional bits
+  (:mod:`mpc.truncation`).
 
 Every tensor carries ``magnitude`` (a bound on |value| that the caller
 vouches for, e.g. from the polynomial's interval) and ``error`` (a bound on
@@ -32,13 +24,12 @@ import numpy as np
 
 from mpc.communicator import Communicator, InProcessCommunicator
 from mpc.csprng import CSPRNG, protocol_seed
-from mpc.encoder import EncodingError, FixedPointEncoder
+from mpc.encoder import FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
 from mpc.sharing import ZeroSharing
+from mpc.truncation import truncate
 
-__all__ = ["Session", "SharedTensor", "multiply"]
-
-_OFFSET_BITS = 46  # |x| < 2^46 at scale 2^2f for the n-party truncation
+__all__ = ["Session", "SharedTensor"]
 
 
 class Session:
@@ -60,12 +51,12 @@ class Session:
     Attributes
     ----------
     floor_bytes : int
-        Bytes per party that the circuit needs at least with a dealer: its
-        Beaver gates open each masked operand element once (8 (n - 1) bytes),
-        and each opened result element costs 8 (n - 1) bytes (8 to one party).
+        Bytes per party that the circuit needs at least with a dealer: each
+        secret operand of its products opened once (8 (n - 1) bytes per
+        element), and each opened result element (8 (n - 1), or 8 to one party).
     depth : int
-        Multiplicative depth of the circuit so far (each product's depth is one
-        more than its deeper operand's).
+        Openings on the critical path of the circuit so far: the fewest rounds
+        it can take (truncation and the other gates being local for 2 parties).
     """
 
     def __init__(self, parties: int = 2, frac_bits: int = 16, seed: bytes | None = None,
@@ -82,7 +73,6 @@ class Session:
         self.multiplications = 0
         self.floor_bytes = 0
         self.depth = 0
-        self.reveals = 0
         self.truncation_failure_bound = 0.0
 
     @property
@@ -109,7 +99,7 @@ class Session:
                 "bytes_by_party": list(self.comm.bytes_sent), "multiplications": self.multiplications,
                 "triples": dict(self.provider.counts), "offline_bytes": self.provider.offline_bytes,
                 "offline_seconds": self.provider.offline_seconds,
-                "floor_rounds": self.depth + self.reveals, "floor_bytes_per_party": self.floor_bytes,
+                "floor_rounds": self.depth, "floor_bytes_per_party": self.floor_bytes,
                 "truncation_failure_bound": self.truncation_failure_bound}
 
     def share(self, values=None, magnitude: float | None = None, owner: int = 0, shape=None) -> "SharedTensor":
@@ -150,7 +140,7 @@ class Session:
 
 
 class SharedTensor:
-    """Shares of a fixed-point tensor: ``shares`` has shape (parties, *shape), dtype uint64.
+    """Shares of a fixed-point tensor: ``shares`` has shape (local parties, *shape), dtype uint64.
 
     Attributes
     ----------
@@ -158,11 +148,17 @@ class SharedTensor:
         Bound on |decoded value|.
     error : float
         Bound on |decoded value - exact real value|.
+    depth : int
+        Openings on the critical path to this value.
+    mask, opened : Mask and ndarray, or None
+        Once the tensor entered a product: its mask and the opened x - a, reused by later products.
     """
 
     def __init__(self, session: Session, shares: np.ndarray, magnitude: float, error: float, depth: int = 0):
         self.session, self.shares = session, shares
         self.magnitude, self.error, self.depth = float(magnitude), float(error), depth
+        self.mask = self.opened = None
+        self.opened_depth = depth
 
     @property
     def shape(self) -> tuple:
@@ -175,8 +171,7 @@ class SharedTensor:
         Returns None in the processes of the other parties when ``to`` is given.
         """
         s = self.session
-        s.reveals += 1
-        s.depth = max(s.depth, self.depth)
+        s.depth = max(s.depth, self.depth + 1)
         s.floor_bytes += 8 * (s.parties - 1 if to is None else 1) * int(np.prod(self.shape, dtype=np.int64))
         ring = s.comm.open(self.shares)[0] if to is None else s.comm.open_to(to, self.shares)
         return None if ring is None else s.encoder.decode(ring)
@@ -209,120 +204,25 @@ class SharedTensor:
         public = np.asarray(value, dtype=np.float64)
         ring = self.session.encoder.encode(public)
         rounded = np.max(np.abs(self.session.encoder.decode(ring)), initial=0.0)
-        product = self.shares * ring
-        err = rounded * self.error + (self.magnitude + self.error) * self.session.ulp / 2
-        return self._truncated(product, rounded * self.magnitude, err, self.depth)
+        s = self.session
+        (shares,) = truncate(s, [self.shares * ring], [rounded * self.magnitude])
+        err = rounded * self.error + (self.magnitude + self.error) * s.ulp / 2
+        # truncation: up to one unit of 2^-f
+        return SharedTensor(s, shares, rounded * self.magnitude + s.ulp, err + s.ulp, self.depth)
 
     # -- multiplication gates -----------------------------------------------------
     def __mul__(self, other) -> "SharedTensor":
         if not isinstance(other, SharedTensor):
             return self.mul_public(other)
-        return multiply([self], [(0, 0)])[0] if other is self else multiply([self, other], [(0, 1)])[0]
+        return compute([("mul", self, other)])[0]
 
     def square(self) -> "SharedTensor":
-        """x^2 with a square pair: one opened value instead of two."""
+        """x^2: one opened value instead of two."""
         return self * self
 
     def matmul(self, other: "SharedTensor") -> "SharedTensor":
-        """Matrix product with a matrix triple (shapes as numpy.matmul, 2-D here)."""
-        s = self.session
-        a, b, c = s.provider.matmul(self.shape, other.shape).consume()
-        e, f = s.comm.open(self.shares - a, other.shares - b)
-        s.floor_bytes += 8 * (s.parties - 1) * (e.size + f.size)
-        product = c + np.matmul(e, b) + np.matmul(a, f)
-        s.comm.add_on_first_party(product, np.matmul(e, f), out=product)
-        inner = self.shape[-1]
-        s.multiplications += int(np.prod(product.shape[1:], dtype=np.int64)) * inner
-        err = inner * (self.magnitude * other.error + other.magnitude * self.error + self.error * other.error)
-        return self._truncated(product, inner * self.magnitude * other.magnitude, err,
-                               max(self.depth, other.depth) + 1)
-
-    # -- truncation ----------------------------------------------------------------
-    def _truncated(self, product: np.ndarray, magnitude: float, error: float, depth: int) -> "SharedTensor":
-        s = self.session
-        s.depth = max(s.depth, depth)
-        # truncation: up to one unit of 2^-f (SecureML's local shift or the borrow of the pair)
-        return SharedTensor(s, _truncate(s, product, magnitude), magnitude + s.ulp, error + s.ulp, depth)
+        """Matrix product (shapes as numpy.matmul); a matrix already opened (weights) is not opened again."""
+        return compute([("matmul", self, other)])[0]
 
 
-def _truncate(s: Session, product: np.ndarray, magnitude: float) -> np.ndarray:
-    """Shares of the product divided by 2^f (its 2f fractional bits back to f).
-
-    ``magnitude`` bounds |product| in real units.  Two parties shift locally,
-    which fails (an error of 2^(64 - 2f)) with probability at most
-    |x| 2^(2f) / 2^63 per element (SecureML, Theorem 1): added up in
-    ``Session.truncation_failure_bound``.  More parties open x + 2^46 + r,
-    which needs |x| 2^(2f) < 2^46.
-
-    Raises
-    ------
-    EncodingError
-        If the product is too large for the n-party protocol at these fractional bits.
-    """
-    f = np.uint64(s.encoder.frac_bits)
-    scaled = magnitude * 2.0 ** (2 * s.encoder.frac_bits)
-    if s.parties == 2:
-        s.truncation_failure_bound += product[0].size * scaled / 2.0**63
-        out = np.empty_like(product)
-        for i, party in enumerate(s.comm.local_parties):
-            out[i] = product[i] >> f if party == 0 else np.uint64(0) - ((np.uint64(0) - product[i]) >> f)
-        return out
-    if scaled >= 2.0**_OFFSET_BITS:
-        raise EncodingError(f"a product bounded by {magnitude:g} does not fit the {s.parties}-party truncation at "
-                            f"{s.encoder.frac_bits} fractional bits (it needs |x| 2^2f < 2^{_OFFSET_BITS}); "
-                            "lower the fractional bits")
-    r, r_shifted = s.provider.truncation(product.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
-    offset = np.uint64(1) << np.uint64(_OFFSET_BITS)
-    (c,) = s.comm.open(s.comm.add_on_first_party(product + r, offset))
-    public = (c >> f) - (offset >> f)
-    return s.comm.add_on_first_party(np.uint64(0) - r_shifted, public)
-
-
-def multiply(operands: list, pairs: list) -> list:
-    """Elementwise products x_i x_j of shared tensors, all in one round.
-
-    Each operand is masked once, x_i - a_i is opened once however many
-    products it enters, and x_i x_j = c_ij + e_i a_j + e_j a_i + e_i e_j with
-    c_ij = a_i a_j from the dealer (Beaver's multiplication; a triple is the
-    case [x, y], [(0, 1)], a square pair [x], [(0, 0)]).  All products are
-    truncated together.
-
-    Parameters
-    ----------
-    operands : list of SharedTensor
-        Of one session; their shapes broadcast together.
-    pairs : list of (i, j)
-        Indices into ``operands``.
-
-    Returns
-    -------
-    list of SharedTensor, one per pair
-        Each with the bound |x y - x~ y~| <= M_x E_y + M_y E_x + E_x E_y plus one
-        unit of 2^-f for the truncation, and depth one more than its operands'.
-    """
-    s = operands[0].session
-    shape = np.broadcast_shapes(*(x.shape for x in operands))
-    local = (len(s.comm.local_parties),)
-    masks = s.provider.products(shape, len(operands), pairs).consume()
-    a, c = masks[:len(operands)], masks[len(operands):]
-    opened = s.comm.open(*(np.broadcast_to(x.shares, local + shape) - a_i for x, a_i in zip(operands, a)))
-    size = int(np.prod(shape, dtype=np.int64))
-    s.floor_bytes += 8 * (s.parties - 1) * size * len(operands)
-    s.multiplications += size * len(pairs)
-    product = np.empty((local[0], len(pairs), *shape), dtype=np.uint64)
-    for p, (i, j) in enumerate(pairs):
-        z = product[:, p]
-        np.multiply(opened[i], a[j], out=z)
-        z += c[p]
-        z += opened[j] * a[i]
-        s.comm.add_on_first_party(z, opened[i] * opened[j], out=z)
-    bounds = [operands[i].magnitude * operands[j].magnitude for i, j in pairs]
-    shares = _truncate(s, product, max(bounds))
-    out = []
-    for p, (i, j) in enumerate(pairs):
-        x, y = operands[i], operands[j]
-        depth = max(x.depth, y.depth) + 1
-        s.depth = max(s.depth, depth)
-        err = x.magnitude * y.error + y.magnitude * x.error + x.error * y.error
-        out.append(SharedTensor(s, shares[:, p], x.magnitude * y.magnitude + s.ulp, err + s.ulp, depth))
-    return out
+from mpc.beaver import compute  # noqa: E402  (beaver builds SharedTensors: imported once the class exists)

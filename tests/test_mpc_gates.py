@@ -53,10 +53,12 @@ def test_multiplication_and_matmul_bytes_are_at_the_floor():
     a, b = s.share(np.ones((4, 5))), s.share(np.ones((5, 3)))
     a.matmul(b)
     assert s.stats()["bytes_per_party"] == 16 * 1000 + 8 * (20 + 15)
-    x.square()
+    x.square()  # x was opened already: no traffic, no round
     stats = s.stats()
-    assert s.provider.counts["square"] == 1000 and stats["bytes_per_party"] == stats["floor_bytes_per_party"]
-    assert stats["offline_bytes"] == 8 * (1000 + 4 * 3 + 1000)  # c, C and a^2 of the last party
+    assert stats["bytes_per_party"] == 16 * 1000 + 8 * (20 + 15) == stats["floor_bytes_per_party"]
+    assert stats["rounds"] == 2 and stats["floor_rounds"] == 1
+    assert s.provider.counts == {"mask": 2000 + 35, "product": 2000, "matmul": 12, "truncation": 0}
+    assert stats["offline_bytes"] == 8 * (2000 + 12)  # the last party's shares of the products
 
 
 def test_three_parties_pay_for_truncation_above_the_floor():
@@ -70,11 +72,19 @@ def test_three_parties_pay_for_truncation_above_the_floor():
     assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * (10 + 10)
 
 
-def test_a_triple_is_used_once():
-    triple = TrustedThirdParty(2).triple((3,))
-    triple.consume()
+def test_correlations_and_masks_are_used_once():
+    dealer = TrustedThirdParty(2)
+    a, b = dealer.mask((3,)), dealer.mask((3,))
+    product = dealer.products([("mul", a.id, b.id)])
+    product.consume()
     with pytest.raises(ReuseError):
-        triple.consume()
+        product.consume()
+    a.bind("x")
+    a.bind("x")
+    with pytest.raises(ReuseError):
+        a.bind("y")  # x - a and y - a would reveal x - y
+    assert np.array_equal(product.shares[0].sum(axis=0, dtype=np.uint64),
+                          a.shares.sum(axis=0, dtype=np.uint64) * b.shares.sum(axis=0, dtype=np.uint64))
 
 
 def test_power_tree_depths():

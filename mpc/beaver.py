@@ -1,0 +1,82 @@
+"""Beaver's multiplication of secret-shared tensors, with each operand masked once.
+
+For z = x * y (elementwise) or z = x @ y: with masks a, b from the dealer,
+e = x - a and f = y - b are opened, and
+
+    z = c + e b + a f + e f        (c = a b, or A B; the e f term on party 0 only)
+
+(Beaver, CRYPTO 1991; matrices as in SecureML, Mohassel & Zhang 2017; the same
+algebra as CrypTen's ``crypten/mpc/primitives/beaver.py``).  A tensor keeps its
+mask and opened e after the first product, so later products of it open
+nothing new: a polynomial's t enters t^2 and t^3 with one opening, a network's
+weights are opened once per session.  Every product of one call shares one
+round (none if all operands were opened before) and one truncation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mpc.truncation import truncate
+
+__all__ = ["compute", "OPS"]
+
+OPS = {"mul": np.multiply, "matmul": np.matmul}
+
+
+def _aligned(shares: np.ndarray, ndim: int) -> np.ndarray:
+    """Party-axis shares (L, *shape) viewed as (L, 1, ..., *shape) with ``ndim`` value axes, for broadcasting."""
+    return shares.reshape(shares.shape[:1] + (1,) * (ndim - shares.ndim + 1) + shares.shape[1:])
+
+
+def compute(requests: list) -> list:
+    """Products of shared tensors, all in at most one round.
+
+    Parameters
+    ----------
+    requests : list of (op, x, y)
+        ``op`` is ``"mul"`` (elementwise, numpy broadcasting) or ``"matmul"``
+        (numpy.matmul); x and y are SharedTensors of one session (the same
+        tensor twice for a square).
+
+    Returns
+    -------
+    list of SharedTensor, one per request
+        Each with magnitude M_x M_y (times the inner dimension for matmul) and
+        error k (M_x E_y + M_y E_x + E_x E_y) + 2^-f (k the inner dimension, 1
+        elementwise; 2^-f for the truncation).
+    """
+    x0 = requests[0][1]
+    s, cls = x0.session, type(x0)
+    fresh = []
+    for _, x, y in requests:
+        for t in (x, y):
+            if t.opened is None and all(t is not u for u in fresh):
+                fresh.append(t)
+    if fresh:
+        masks = [s.provider.mask(t.shape) for t in fresh]
+        opened = s.comm.open(*(t.shares - m.shares for t, m in zip(fresh, masks)))
+        for t, m, e in zip(fresh, masks, opened):
+            m.bind(t)
+            t.mask, t.opened, t.opened_depth = m, e, t.depth + 1
+            s.floor_bytes += 8 * (s.parties - 1) * e.size
+    corr = s.provider.products([(op, x.mask.id, y.mask.id) for op, x, y in requests]).consume()
+    products, bounds = [], []
+    for (op, x, y), c in zip(requests, corr):
+        fn = OPS[op]
+        ndim = c.ndim - 1
+        z = c.copy()
+        z += fn(x.opened, _aligned(y.mask.shares, ndim)) if op == "mul" else fn(x.opened, y.mask.shares)
+        z += fn(_aligned(x.mask.shares, ndim), y.opened) if op == "mul" else fn(x.mask.shares, y.opened)
+        s.comm.add_on_first_party(z, fn(x.opened, y.opened), out=z)
+        inner = x.shape[-1] if op == "matmul" else 1
+        s.multiplications += int(np.prod(z.shape[1:], dtype=np.int64)) * inner
+        products.append(z)
+        bounds.append((inner * x.magnitude * y.magnitude,
+                       inner * (x.magnitude * y.error + y.magnitude * x.error + x.error * y.error),
+                       max(x.opened_depth, y.opened_depth)))
+    out = []
+    for shares, (magnitude, error, depth) in zip(truncate(s, products, [b[0] for b in bounds]), bounds):
+        s.depth = max(s.depth, depth)
+        out.append(cls(s, shares, magnitude + s.ulp, error + s.ulp, depth))
+    return out
