@@ -6,6 +6,7 @@ from cli import (  # noqa: F401  (each module attaches its commands to the group
     plot_command,
     registry_commands,
     secure_commands,
+    secure_infer_command,
     train_commands,
 )
 from cli.app import approx, main

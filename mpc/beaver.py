@@ -24,11 +24,6 @@ __all__ = ["compute", "OPS"]
 OPS = {"mul": np.multiply, "matmul": np.matmul}
 
 
-def _aligned(shares: np.ndarray, ndim: int) -> np.ndarray:
-    """Party-axis shares (L, *shape) viewed as (L, 1, ..., *shape) with ``ndim`` value axes, for broadcasting."""
-    return shares.reshape(shares.shape[:1] + (1,) * (ndim - shares.ndim + 1) + shares.shape[1:])
-
-
 def compute(requests: list) -> list:
     """Products of shared tensors, all in at most one round.
 
@@ -46,6 +41,8 @@ def compute(requests: list) -> list:
         error k (M_x E_y + M_y E_x + E_x E_y) + 2^-f (k the inner dimension, 1
         elementwise; 2^-f for the truncation).
     """
+    from mpc.tensor import aligned
+
     x0 = requests[0][1]
     s, cls = x0.session, type(x0)
     fresh = []
@@ -66,8 +63,8 @@ def compute(requests: list) -> list:
         fn = OPS[op]
         ndim = c.ndim - 1
         z = c.copy()
-        z += fn(x.opened, _aligned(y.mask.shares, ndim)) if op == "mul" else fn(x.opened, y.mask.shares)
-        z += fn(_aligned(x.mask.shares, ndim), y.opened) if op == "mul" else fn(x.mask.shares, y.opened)
+        z += fn(x.opened, aligned(y.mask.shares, ndim)) if op == "mul" else fn(x.opened, y.mask.shares)
+        z += fn(aligned(x.mask.shares, ndim), y.opened) if op == "mul" else fn(x.mask.shares, y.opened)
         s.comm.add_on_first_party(z, fn(x.opened, y.opened), out=z)
         inner = x.shape[-1] if op == "matmul" else 1
         s.multiplications += int(np.prod(z.shape[1:], dtype=np.int64)) * inner

@@ -28,10 +28,12 @@ import numpy as np
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
 from mpc.beaver import compute
-from mpc.tensor import SharedTensor
+from mpc.tensor import SharedTensor, concatenate
 from mpc.truncation import truncate
 
-__all__ = ["evaluate", "power_plan"]
+__all__ = ["evaluate", "evaluate_many", "power_plan", "ASSUMED_ERROR"]
+
+ASSUMED_ERROR = 2.0**-10  # fixed-point error assumed by evaluate_many(inside=True)
 
 
 def power_plan(powers: set[int]) -> list[list[tuple[int, int, int]]]:
@@ -77,30 +79,78 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
     ApproxError
         If the activation is not a polynomial.
     """
-    if not isinstance(activation, PolynomialActivation):
-        raise ApproxError(f"{activation.name} is not a polynomial: fit one with approx fit "
-                          f"(e.g. approx fit --func sigmoid --degree 3) and use its registry name")
-    coef = activation.power_coef
-    t = x.mul_public(activation.scale)
-    if activation.shift:
-        t = t + activation.shift
-    powers = {1: t}
-    for level in power_plan({k for k in range(2, coef.size) if coef[k] != 0}):
+    return evaluate_many([(x, activation)])[0]
+
+
+def evaluate_many(pairs: list, inside: bool = False) -> list:
+    """Several polynomials, each on its own tensor, with their powers computed together.
+
+    The powers of all the tensors' t are computed on one flat tensor, so the
+    whole evaluation takes as many rounds as the deepest power tree (e.g. an
+    LSTM's sigmoid gates and tanh candidate of a time step, and those of
+    another layer, in 2 rounds for degree 3).
+
+    Parameters
+    ----------
+    pairs : list of (SharedTensor, PolynomialActivation)
+    inside : bool
+        The caller vouches that every x lies in its activation's interval
+        (e.g. as a network's domain monitor reports), and that the fixed-point
+        values stay within ``ASSUMED_ERROR`` of the exact ones (as measured):
+        then |t| <= 1 + 2^-10 and |p| <= sum |native coefficients| + 2^-10 bound
+        the magnitudes, instead of worst-case propagation, which explodes in a
+        recurrent circuit (the magnitudes feed the truncation-failure bound).
+
+    Returns
+    -------
+    list of SharedTensor, p(x) for each pair, shaped as its x
+
+    Raises
+    ------
+    ApproxError
+        If an activation is not a polynomial.
+    """
+    for _, activation in pairs:
+        if not isinstance(activation, PolynomialActivation):
+            raise ApproxError(f"{activation.name} is not a polynomial: fit one with approx fit "
+                              f"(e.g. approx fit --func sigmoid --degree 3) and use its registry name")
+    ts = []
+    for x, activation in pairs:
+        t = x.mul_public(activation.scale)
+        t = (t + activation.shift if activation.shift else t).reshape((-1,))
+        if inside:  # |t| <= 1 exactly, and the fixed-point t within an ulp-sized error of it
+            t.magnitude = min(t.magnitude, 1.0 + min(t.error, ASSUMED_ERROR))
+        ts.append(t)
+    sizes = [t.shape[0] for t in ts]
+    powers = {1: concatenate(ts) if len(ts) > 1 else ts[0]}
+    needed = {k for _, a in pairs for k in range(2, a.power_coef.size) if a.power_coef[k] != 0}
+    for level in power_plan(needed):
         # one round for the whole level; a power opened in an earlier level is not opened again
         products = compute([("mul", powers[i], powers[j]) for _, i, j in level])
         powers.update({k: product for (k, _, _), product in zip(level, products)})
-    session = x.session
-    total = np.zeros_like(t.shares)
-    magnitude = error = 0.0
-    for k in range(1, coef.size):
-        if coef[k] == 0:
-            continue
-        ring = session.encoder.encode(coef[k])
-        c = abs(float(session.encoder.decode(ring)))
-        total += powers[k].shares * ring
-        magnitude += c * powers[k].magnitude
-        error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
-    (shares,) = truncate(session, [total], [magnitude])
-    result = SharedTensor(session, shares, magnitude + session.ulp, error + session.ulp,
-                          max(p.depth for p in powers.values()))
-    return result + coef[0] if coef[0] else result
+    session = powers[1].session
+    totals, bounds, offsets = [], [], np.concatenate([[0], np.cumsum(sizes)])
+    for (x, activation), lo, hi in zip(pairs, offsets[:-1], offsets[1:]):
+        coef = activation.power_coef
+        total = np.zeros((powers[1].shares.shape[0], hi - lo), dtype=np.uint64)
+        magnitude = error = 0.0
+        for k in range(1, coef.size):
+            if coef[k] == 0:
+                continue
+            ring = session.encoder.encode(coef[k])
+            c = abs(float(session.encoder.decode(ring)))
+            total += powers[k].shares[:, lo:hi] * ring
+            magnitude += c * powers[k].magnitude
+            error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
+        if inside:  # |T_k(t)|, |P_k(t)| <= 1 on [-1, 1]: the native coefficients bound p there
+            magnitude = min(magnitude, float(np.sum(np.abs(activation.approximation.coef))) + min(error, ASSUMED_ERROR))
+        totals.append(total)
+        bounds.append((magnitude, error))
+    depth = max(p.depth for p in powers.values())
+    out = []
+    for (x, activation), shares, (magnitude, error) in zip(pairs, truncate(session, totals, [b[0] for b in bounds]),
+                                                            bounds):
+        result = SharedTensor(session, shares.reshape(shares.shape[:1] + x.shape), magnitude + session.ulp,
+                              error + session.ulp, depth)
+        out.append(result + activation.power_coef[0] if activation.power_coef[0] else result)
+    return out

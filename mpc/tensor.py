@@ -29,7 +29,7 @@ from mpc.provider import Provider, TrustedThirdParty
 from mpc.sharing import ZeroSharing
 from mpc.truncation import truncate
 
-__all__ = ["Session", "SharedTensor"]
+__all__ = ["Session", "SharedTensor", "concatenate", "aligned"]
 
 
 class Session:
@@ -179,8 +179,10 @@ class SharedTensor:
     # -- local gates ------------------------------------------------------------
     def __add__(self, other) -> "SharedTensor":
         if isinstance(other, SharedTensor):
-            return SharedTensor(self.session, self.shares + other.shares, self.magnitude + other.magnitude,
-                                self.error + other.error, max(self.depth, other.depth))
+            ndim = max(len(self.shape), len(other.shape))  # broadcast the value axes, not the party axis
+            return SharedTensor(self.session, aligned(self.shares, ndim) + aligned(other.shares, ndim),
+                                self.magnitude + other.magnitude, self.error + other.error,
+                                max(self.depth, other.depth))
         public = np.asarray(other, dtype=np.float64)
         ring = self.session.encoder.encode(public)
         ring = np.broadcast_to(ring, np.broadcast_shapes(ring.shape, self.shape))
@@ -192,6 +194,11 @@ class SharedTensor:
         """The same secret with another shape (local)."""
         return SharedTensor(self.session, self.shares.reshape(self.shares.shape[:1] + tuple(shape)), self.magnitude,
                             self.error, self.depth)
+
+    def __getitem__(self, key) -> "SharedTensor":
+        """A slice of the secret (numpy indexing of the value axes; local)."""
+        key = key if isinstance(key, tuple) else (key,)
+        return SharedTensor(self.session, self.shares[(slice(None), *key)], self.magnitude, self.error, self.depth)
 
     def __neg__(self) -> "SharedTensor":
         return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error, self.depth)
@@ -223,6 +230,20 @@ class SharedTensor:
     def matmul(self, other: "SharedTensor") -> "SharedTensor":
         """Matrix product (shapes as numpy.matmul); a matrix already opened (weights) is not opened again."""
         return compute([("matmul", self, other)])[0]
+
+
+def aligned(shares: np.ndarray, ndim: int) -> np.ndarray:
+    """Party-axis shares (L, *shape) viewed as (L, 1, ..., 1, *shape) with ``ndim`` value axes, for broadcasting."""
+    return shares.reshape(shares.shape[:1] + (1,) * (ndim - shares.ndim + 1) + shares.shape[1:])
+
+
+def concatenate(tensors: list, axis: int = -1) -> SharedTensor:
+    """The secrets joined along ``axis`` of their value axes (local), with the largest bounds."""
+    axis = axis if axis < 0 else axis + 1
+    first = tensors[0]
+    return SharedTensor(first.session, np.concatenate([t.shares for t in tensors], axis=axis),
+                        max(t.magnitude for t in tensors), max(t.error for t in tensors),
+                        max(t.depth for t in tensors))
 
 
 from mpc.beaver import compute  # noqa: E402  (beaver builds SharedTensors: imported once the class exists)
