@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -33,12 +34,12 @@ def infer_program(session, config: dict, names: dict, registry, weights: dict, b
     owner = mine(DATA_OWNER) is not None
     out, start = [], time.perf_counter()
     batches = range(0, len(x), batch_size)
-    bar = click.progressbar(batches, label="batches", file=sys.stderr, show_pos=True) if progress and owner else None
-    for first in bar or batches:
-        part = x[first:first + batch_size]
-        out.append(model.forecast(part if owner else None, part.shape, magnitude))
-    if bar is not None:
-        bar.render_finish()
+    shown = progress and owner
+    with (click.progressbar(batches, label="batches", file=sys.stderr, show_pos=True) if shown
+          else contextlib.nullcontext(batches)) as bar:
+        for first in bar:
+            part = x[first:first + batch_size]
+            out.append(model.forecast(part if owner else None, part.shape, magnitude))
     online = time.perf_counter() - start
     return {"forecasts": np.concatenate(out) if owner else None, "online_seconds": online,
             "stats": session.stats()}

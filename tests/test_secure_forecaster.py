@@ -104,4 +104,7 @@ def test_secure_infer_command_on_a_trained_model(poly_registry, tmp_path, monkey
     assert summary["windows"] == 8 and summary["max_abs_difference"] < 1e-3
     assert abs(summary["mape_difference"]) < 0.05
     assert summary["rounds"] == 2 * (7 * 21 + 4)  # two batches of the 20-step schedule
+    text = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "2"],
+                              catch_exceptions=False).output
+    assert "largest |secure - plaintext| forecast" in text and "rounds 151 (floor 151)" in text
     assert os.path.exists("m.npz")
