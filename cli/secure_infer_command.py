@@ -119,5 +119,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
     click.echo("correlations: " + ", ".join(f"{k} {v}" for k, v in stats["triples"].items())
                + f"; offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.2f} s")
     click.echo(f"online {summary['online_seconds']:.2f} s; {summary['inferences_per_second']:.1f} inferences per "
-               f"second with the dealer's work, {summary['online_inferences_per_second']:.1f} without; "
-               f"local truncations fail with probability below {stats['truncation_failure_bound']:.1e}")
+               f"second with the dealer's work, {summary['online_inferences_per_second']:.1f} without")
+    if stats["truncation_failure_bound"]:
+        click.echo(f"local truncations fail with probability below {stats['truncation_failure_bound']:.1e} "
+                   "(assuming the pre-activations inside the fitted intervals)")
