@@ -4,6 +4,7 @@ at the round and byte counts of the accounting's formulas; non-polynomial models
 import dataclasses
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from cli import approx as cli_group
 from conftest import POLY_CELL, POLY_GATE
 from mpc.forecaster import SecureForecaster, check_activations, weight_bounds
 from mpc.launch import run
+from mpc.wire import TransportError
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.persistence import save_model
 
@@ -76,6 +78,40 @@ def test_highway_and_polynomial_hidden_layer(poly_registry):
     out = run(program, 2, args=(dataclasses.asdict(model.config), names, str(poly_registry.path),
                                 dict(model.params), x))[0]["value"]
     assert np.max(np.abs(out - model.forward(x)[:, 0])) < 1e-3
+
+
+def dying_inference(session, *args):
+    """infer_program, but the model owner's process dies in its second batch."""
+    from cli.secure_infer_command import infer_program
+    from mpc import forecaster
+
+    original, calls = forecaster.SecureForecaster.forecast, []
+
+    def forecast(self, *a):
+        calls.append(1)
+        if len(calls) == 2 and session.comm.position(0) is not None:
+            os._exit(9)
+        return original(self, *a)
+
+    forecaster.SecureForecaster.forecast = forecast
+    return infer_program(session, *args)
+
+
+def test_a_party_killed_mid_inference_stops_the_other_within_the_timeout(poly_registry, tmp_path):
+    model = small_model(poly_registry, "linear")
+    save_model(tmp_path / "m.npz", model)
+    before = (tmp_path / "m.npz").read_bytes()
+    x = np.random.default_rng(5).uniform(0, 1, (4, T, F))
+    names = {role: act.name for role, act in model.activations().items()}
+    weights = dict(model.params)
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        run(dying_inference, 2, transport="tcp", timeout=20.0,
+            args=(dataclasses.asdict(model.config), names, str(poly_registry.path), weights,
+                  weight_bounds(weights), x, 1.0, 2, False))
+    assert "party 0: exited with code 9" in str(info.value) and "party 1: party 0 disconnected" in str(info.value)
+    assert time.monotonic() - start < 20.0
+    assert (tmp_path / "m.npz").read_bytes() == before
 
 
 def test_non_polynomial_models_are_refused_with_the_layer_and_the_fix(poly_registry, tmp_path, monkeypatch):
