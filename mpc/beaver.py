@@ -59,12 +59,14 @@ def compute(requests: list) -> list:
             s.floor_bytes += 8 * (s.parties - 1) * e.size
     corr = s.provider.products([(op, x.mask.id, y.mask.id) for op, x, y in requests]).consume()
     products, bounds = [], []
-    for (op, x, y), c in zip(requests, corr):
+    for (op, x, y), z in zip(requests, corr):  # z starts as c: the correlation is used once, so in place
         fn = OPS[op]
-        ndim = c.ndim - 1
-        z = c.copy()
-        z += fn(x.opened, aligned(y.mask.shares, ndim)) if op == "mul" else fn(x.opened, y.mask.shares)
-        z += fn(aligned(x.mask.shares, ndim), y.opened) if op == "mul" else fn(x.mask.shares, y.opened)
+        ndim = z.ndim - 1
+        a_x, a_y = (aligned(x.mask.shares, ndim), aligned(y.mask.shares, ndim)) if op == "mul" else (
+            x.mask.shares, y.mask.shares)
+        term = fn(x.opened, a_y)
+        z += term
+        z += fn(a_x, y.opened, out=term) if term.shape == z.shape else fn(a_x, y.opened)
         s.comm.add_on_first_party(z, fn(x.opened, y.opened), out=z)
         inner = x.shape[-1] if op == "matmul" else 1
         s.multiplications += int(np.prod(z.shape[1:], dtype=np.int64)) * inner
