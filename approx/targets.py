@@ -146,6 +146,8 @@ def _logistic(base: str, times_x: bool, order: int) -> Target:
     def np_impl(x):
         x = np.asarray(x, dtype=np.float64)
         s = _sigmoid_np(x) if base == "sigmoid" else np.tanh(x)
+        if order == 0 and not times_x:
+            return s  # the polynomial is s itself: skip polyval (training calls this per step)
         value = P.polyval(s, poly(order))
         if times_x:
             value = x * value + (order * P.polyval(s, poly(order - 1)) if order else 0.0)

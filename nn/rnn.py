@@ -45,31 +45,36 @@ class RNN:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Hidden states, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
         n, steps, _ = x.shape
-        z_all = (x.reshape(n * steps, -1) @ self.params["weight_ih"]).reshape(n, steps, -1)
+        # time-major inside: every step reads and writes contiguous (batch, hidden) blocks
+        z_all = np.matmul(x.transpose(1, 0, 2), self.params["weight_ih"])
         z_all += self.params["bias"]
-        hs = np.zeros((n, steps + 1, self.hidden_size))
+        hs = np.zeros((steps + 1, n, self.hidden_size))
+        w_hh = self.params["weight_hh"]
         for t in range(steps):
-            z_all[:, t] += hs[:, t] @ self.params["weight_hh"]
-            hs[:, t + 1] = self.activation.forward(z_all[:, t])
+            z_all[t] += hs[t] @ w_hh
+            hs[t + 1] = self.activation.forward(z_all[t])
         self._cache = (x, z_all, hs)
-        return hs[:, 1:]
+        return hs[1:].transpose(1, 0, 2)
 
     @property
     def pre_activations(self) -> dict[str, np.ndarray]:
         """``{"z": z_t for every step}`` of the last forward pass, shape (batch, time, hidden)."""
-        return {"z": self._cache[1]}
+        return {"z": self._cache[1].transpose(1, 0, 2)}
 
     def backward(self, d_hidden: np.ndarray) -> np.ndarray:
         """dL/dx (batch, time, input_size) from dL/dh (batch, time, hidden)."""
         x, z_all, hs = self._cache
-        grad = self.activation.grad(z_all, hs[:, 1:])
+        grad = self.activation.grad(z_all, hs[1:])
+        d_hidden = d_hidden.transpose(1, 0, 2)
         dz_all = np.empty_like(z_all)
-        e = np.zeros_like(hs[:, 0])
+        w_hh_t = self.params["weight_hh"].T
+        e = np.zeros_like(hs[0])
         for t in range(x.shape[1] - 1, -1, -1):
-            e = (d_hidden[:, t] + e @ self.params["weight_hh"].T) * grad[:, t]
-            dz_all[:, t] = e
+            e = (d_hidden[t] + e @ w_hh_t) * grad[t]
+            dz_all[t] = e
         flat = dz_all.reshape(-1, self.hidden_size)
-        self.grads["weight_ih"] = x.reshape(-1, x.shape[-1]).T @ flat
-        self.grads["weight_hh"] = hs[:, :-1].reshape(-1, self.hidden_size).T @ flat
+        x_t = x.transpose(1, 0, 2).reshape(-1, x.shape[-1])
+        self.grads["weight_ih"] = x_t.T @ flat
+        self.grads["weight_hh"] = hs[:-1].reshape(-1, self.hidden_size).T @ flat
         self.grads["bias"] = flat.sum(axis=0)
-        return (flat @ self.params["weight_ih"].T).reshape(x.shape[0], x.shape[1], -1)
+        return (dz_all @ self.params["weight_ih"].T).transpose(1, 0, 2)
