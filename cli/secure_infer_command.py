@@ -71,7 +71,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
 
     model, meta = load_model(model_file, registry=registry)
     if meta["model"] != "forecaster":
-        raise ApproxError(f"{model_file} holds a {meta['model']} classifier; approx secure infer runs forecasters")
+        raise ApproxError(f"{model_file} holds a classifier ({meta['model']}); approx secure infer runs forecasters")
     activations = {role: act.activation for role, act in model.activations().items()}
     check_activations(activations)
     dataset = _model_dataset(meta, data, time_column, load_column, holiday_calendar)

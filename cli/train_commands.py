@@ -285,7 +285,7 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
 
     model, meta = load_model(model_file, registry=registry)
     if meta["model"] != "forecaster":
-        raise ApproxError(f"{model_file} holds a {meta['model']} classifier, not a forecaster; "
+        raise ApproxError(f"{model_file} holds a classifier ({meta['model']}), not a forecaster; "
                           f"use approx evaluate {model_file}")
     dataset = _model_dataset(meta, data, time_column, load_column, holiday_calendar)
     plt = pyplot()
