@@ -110,7 +110,7 @@ class Channel:
                             "is it still running?") from None
         except OSError as exc:
             self._raise_reason()
-            raise PeerError(f"cannot send to {peer_name(self.peer)}: it disconnected ({exc.strerror or exc})") from None
+            raise PeerError(f"{peer_name(self.peer)} disconnected (while sending to it: {exc.strerror or exc})") from None
 
     def _raise_reason(self) -> None:
         """If the peer left an ERROR message before it closed, raise with its reason."""
