@@ -138,7 +138,8 @@ def _collect(pipes: dict, processes: dict, timeout: float) -> dict:
             if conn in ready or conn.poll():
                 try:
                     outcomes[role] = conn.recv()
-                except EOFError:
+                except EOFError:  # its end of the pipe closed: it died; reap it for the exit code
+                    processes[role].join(5.0)
                     outcomes[role] = ("error", f"exited with code {processes[role].exitcode} before finishing")
                 del waiting[role]
                 last_news = time.monotonic()

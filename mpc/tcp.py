@@ -142,12 +142,21 @@ class Channel:
         return payload
 
     def close(self, kind: MessageType = MessageType.BYE, text: str = "") -> None:
-        """Send BYE (or ERROR with ``text``) if the peer is still there, and close the connection."""
+        """Send BYE (or ERROR with ``text``) if the peer is still there, and close the connection.
+
+        After an ERROR the connection is drained for up to a second before it is closed: closing
+        with unread data would reset it, and the peer could lose the ERROR before reading it.
+        """
         if self.closed:
             return
         self.closed = True
         try:
             self.send(kind, text.encode())
+            if kind == MessageType.ERROR:
+                self.sock.shutdown(socket.SHUT_WR)
+                self.sock.settimeout(1.0)
+                while self.sock.recv(1 << 16):
+                    pass
             self.sock.shutdown(socket.SHUT_RDWR)
         except (PeerError, OSError):
             pass
