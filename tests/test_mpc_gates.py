@@ -140,3 +140,17 @@ def test_non_polynomial_is_refused():
     s = Session(2, 16)
     with pytest.raises(approx.ApproxError, match="not a polynomial"):
         evaluate(s.share(np.zeros(3)), approx.get("sigmoid"))
+
+
+def test_several_polynomials_share_their_power_rounds():
+    from mpc.polynomial import evaluate_many
+
+    gate = PolynomialActivation(fit("sigmoid", 3, method="chebyshev", interval=(-2.0, 2.0)))
+    cell = PolynomialActivation(fit("tanh", 3, method="minimax", interval=(-1.0, 1.0)))
+    rng = np.random.default_rng(0)
+    xg, xc = rng.uniform(-2, 2, (4, 6)), rng.uniform(-1, 1, (4, 2))
+    s = Session(2, 16)
+    yg, yc = evaluate_many([(s.share(xg, magnitude=2.0), gate), (s.share(xc, magnitude=1.0), cell)])
+    assert s.stats()["rounds"] == 2 and yg.shape == (4, 6) and yc.shape == (4, 2)  # as one degree-3 polynomial
+    assert np.all(np.abs(yg.reveal() - gate(xg)) <= yg.error)
+    assert np.all(np.abs(yc.reveal() - cell(xc)) <= yc.error)
