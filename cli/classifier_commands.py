@@ -7,7 +7,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 
-__all__ = ["model_inputs", "build_classifier", "score_classifier", "classifier_table", "parse_hidden", "check_options"]
+__all__ = ["model_parts", "build_classifier", "score_classifier", "classifier_table", "parse_hidden", "check_options"]
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -21,14 +21,15 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def model_inputs(kind: str, x: np.ndarray, steps: int) -> np.ndarray:
-    """The MLP reads the rows as they are; the RNN reads each as ``steps`` steps of equal width."""
-    if kind == "mlp":
-        return x
-    if x.shape[1] % steps:
-        raise ApproxError(f"the RNN reads each row as {steps} steps of equal width, but rows have {x.shape[1]} "
-                          f"features; give --steps dividing {x.shape[1]}")
-    return x.reshape(len(x), steps, -1)
+def model_parts(kind: str, data, steps: int) -> dict:
+    """Part name -> (x, y) of ``data`` (ClassificationData) as the model reads them: the MLP the rows as
+    they are, the RNN each row as ``steps`` steps of equal width."""
+    width = data.x.shape[1]
+    if kind == "rnn" and width % steps:
+        raise ApproxError(f"the RNN reads each row as {steps} steps of equal width, but rows have {width} "
+                          f"features; give --steps dividing {width}")
+    x = data.x if kind == "mlp" else data.x.reshape(len(data.x), steps, -1)
+    return {name: (x[rows], data.y[rows]) for name, rows in data.splits.items()}
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
@@ -42,7 +43,7 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     from nn.network import MLPConfig, Network
     from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-    parts = {name: (model_inputs(kind, data.part(name)[0], steps), data.part(name)[1]) for name in data.splits}
+    parts = model_parts(kind, data, steps)
     classes = len(data.classes)
     if kind == "mlp":
         config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip)
@@ -59,9 +60,9 @@ def score_classifier(model, parts: dict) -> dict:
     from nn.classification_metrics import classification_scores
 
     classes = model.config.classes
-    out = {name: classification_scores(model.predict(x), y, classes) for name, (x, y) in parts.items()
-           if name in ("val", "test")}
-    model.predict(parts["test"][0])
+    # test last: the domain monitor then reads the test part's forward pass
+    out = {name: classification_scores(model.predict(parts[name][0]), parts[name][1], classes)
+           for name in ("val", "test")}
     out["outside_interval"] = model.outside_interval()
     return out
 

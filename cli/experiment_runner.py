@@ -113,14 +113,14 @@ def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
     try:
         from nn.data import load_series
         from nn.evaluation import evaluate
-        from nn.features import FEATURES, make_dataset
+        from nn.features import make_dataset
         from nn.forecaster import Forecaster, ForecasterConfig
         from nn.training import TrainConfig, train
 
         lags = () if run.lags == NO_LAGS else tuple(int(v) for v in run.lags.split(","))
         data = make_dataset(load_series(grid.data), lags=lags)
         config = ForecasterConfig(input_size=data.features, highway=grid.highway if lags else 0,
-                                  highway_features=(0, *range(FEATURES, data.features)), hidden_size=grid.hidden_size, dense_size=grid.dense_size,
+                                  highway_features=data.load_columns, hidden_size=grid.hidden_size, dense_size=grid.dense_size,
                                   gate_activation=run.gate, cell_activation=run.cell, cell=grid.cell)
         model = Forecaster(config, registry=registry_path, seed=run.seed,
                            output_bias=float(data.part("train")[1].mean()))

@@ -14,7 +14,7 @@ import numpy as np
 from approx.errors import ApproxError
 from cli.app import registry_option
 from cli.secure_commands import secure, tls_config, tls_options
-from cli.train_commands import _model_dataset, with_data_options
+from cli.train_commands import model_dataset, with_data_options
 
 
 def infer_program(session, config: dict, names: dict, registry, weights: dict, bounds: dict, x: np.ndarray,
@@ -74,7 +74,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
         raise ApproxError(f"{model_file} holds a classifier ({meta['model']}); approx secure infer runs forecasters")
     activations = {role: act.activation for role, act in model.activations().items()}
     check_activations(activations)
-    dataset = _model_dataset(meta, data, time_column, load_column, holiday_calendar)
+    dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
     x, _ = dataset.part(split)
     x = x[:limit] if limit else x
     actual = dataset.loads[dataset.target_pos[dataset.splits[split]]][:len(x)]

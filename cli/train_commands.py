@@ -39,18 +39,11 @@ def _dataset(data, time_column, load_column, holiday_calendar, window=None, lags
                         country=country, subdiv=subdiv or None)
 
 
-def _model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
+def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
     """The dataset with the window and lags ``meta`` (a model file's metadata) was trained on."""
     features = meta.get("features", {})
     return _dataset(data, time_column, load_column, holiday_calendar, features.get("window"),
                     tuple(features.get("lags", ())))
-
-
-def highway_features(dataset) -> tuple:
-    """The load and the lagged loads: what the highway term reads."""
-    from nn.features import FEATURES
-
-    return (0, *range(FEATURES, dataset.features))
 
 
 def parse_lags(ctx, param, text):
@@ -157,7 +150,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
-                              highway_features(dataset))
+                              dataset.load_columns)
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
     history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
     result = evaluate(model, dataset)
@@ -242,7 +235,7 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     if meta["model"] != "forecaster":
         _evaluate_classifier(model, meta, data, as_json)
         return
-    result = evaluate(model, _model_dataset(meta, data, time_column, load_column, holiday_calendar))
+    result = evaluate(model, model_dataset(meta, data, time_column, load_column, holiday_calendar))
     if as_json:
         click.echo(json.dumps({"test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"],
                                "test_mape": result["test"]["mape"], "val_mape": result["val"]["mape"],
@@ -252,7 +245,7 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
 
 
 def _evaluate_classifier(model, meta, data, as_json):
-    from cli.classifier_commands import classifier_table, model_inputs, score_classifier
+    from cli.classifier_commands import classifier_table, model_parts, score_classifier
     from nn.tabular import load_table
 
     saved = meta["data"]
@@ -260,8 +253,7 @@ def _evaluate_classifier(model, meta, data, as_json):
     if table.x.shape[1] != model.config.input_size * (saved["steps"] if meta["model"] == "rnn" else 1):
         raise ApproxError(f"the model reads {model.config.input_size} features per step; the data have "
                           f"{table.x.shape[1]} per row")
-    parts = {name: (model_inputs(meta["model"], table.part(name)[0], saved["steps"]), table.part(name)[1])
-             for name in table.splits}
+    parts = model_parts(meta["model"], table, saved["steps"])
     result = score_classifier(model, parts)
     if as_json:
         click.echo(json.dumps({"model": meta["model"], "test_accuracy": result["test"]["accuracy"],
@@ -287,7 +279,7 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
     if meta["model"] != "forecaster":
         raise ApproxError(f"{model_file} holds a classifier ({meta['model']}), not a forecaster; "
                           f"use approx evaluate {model_file}")
-    dataset = _model_dataset(meta, data, time_column, load_column, holiday_calendar)
+    dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
     plt = pyplot()
     x, _ = dataset.part("test")
     s = dataset.splits["test"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpc.sharing import aligned
 from mpc.truncation import truncate
 
 __all__ = ["compute", "OPS"]
@@ -41,8 +42,6 @@ def compute(requests: list) -> list:
         error k (M_x E_y + M_y E_x + E_x E_y) + 2^-f (k the inner dimension, 1
         elementwise; 2^-f for the truncation).
     """
-    from mpc.tensor import aligned
-
     x0 = requests[0][1]
     s, cls = x0.session, type(x0)
     fresh = []

@@ -43,6 +43,21 @@ _OPS = {"mul": np.multiply, "matmul": np.matmul}
 CALLS = ("mask", "products", "truncation")  # what the last party tells or asks the dealer
 
 
+def _result_shape(op: str, a: tuple, b: tuple) -> tuple:
+    """Shape of a * b (broadcasting) or a @ b (numpy.matmul, 2-D or batched), without computing it.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not combine.
+    """
+    if op == "mul":
+        return np.broadcast_shapes(a, b)
+    if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
+        raise ValueError(f"cannot matrix-multiply shapes {a} and {b}")
+    return (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
+
+
 class ReuseError(RuntimeError):
     """A triple or pair used a second time, which would reveal the values it masked."""
 
@@ -83,14 +98,12 @@ class Mask:
     ----------
     id : int
         Sequence number (the same on every party and the dealer).
-    shape : tuple
     shares : ndarray of uint64, shape (local parties, *shape)
     owner : object
         The value it masks, once bound (:meth:`bind`).
     """
 
     id: int
-    shape: tuple
     shares: np.ndarray
     owner: object = None
 
@@ -140,7 +153,7 @@ class Provider:
         self._shapes[ident] = shape
         (shares,) = self._timed("mask", ("mask", [list(shape)]), [shape], [],
                                 lambda r, _: self._remember(ident, r[0])).consume()
-        return Mask(ident, shape, shares)
+        return Mask(ident, shares)
 
     def products(self, requests) -> Correlation:
         """Shares of c = a_i * a_j (``"mul"``, elementwise with broadcasting) or A_i @ A_j (``"matmul"``).
@@ -166,7 +179,7 @@ class Provider:
         for op, i, j in requests:
             if op not in _OPS or i not in self._shapes or j not in self._shapes:
                 raise ValueError(f"cannot multiply masks {i} and {j} with {op!r}")
-            shapes.append(_OPS[op](np.empty(self._shapes[i], np.uint8), np.empty(self._shapes[j], np.uint8)).shape)
+            shapes.append(_result_shape(op, self._shapes[i], self._shapes[j]))
         kind = "matmul" if all(op == "matmul" for op, _, _ in requests) else "product"
         return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
                            lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])

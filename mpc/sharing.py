@@ -19,7 +19,7 @@ import numpy as np
 
 from mpc.csprng import CSPRNG
 
-__all__ = ["share", "reconstruct", "ZeroSharing"]
+__all__ = ["share", "reconstruct", "aligned", "ZeroSharing"]
 
 
 def share(secret: np.ndarray, parties: int, rng: CSPRNG | None = None) -> np.ndarray:
@@ -57,6 +57,11 @@ def share(secret: np.ndarray, parties: int, rng: CSPRNG | None = None) -> np.nda
 def reconstruct(shares: np.ndarray) -> np.ndarray:
     """The secret: the sum of the shares over the party axis, modulo 2^64."""
     return np.asarray(shares, dtype=np.uint64).sum(axis=0, dtype=np.uint64)
+
+
+def aligned(shares: np.ndarray, ndim: int) -> np.ndarray:
+    """Party-axis shares (L, *shape) viewed as (L, 1, ..., 1, *shape) with ``ndim`` value axes, for broadcasting."""
+    return shares.reshape(shares.shape[:1] + (1,) * (ndim - shares.ndim + 1) + shares.shape[1:])
 
 
 class ZeroSharing:

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpc.beaver import compute
 from mpc.communicator import Communicator, InProcessCommunicator
 from mpc.csprng import CSPRNG, protocol_seed
 from mpc.encoder import FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
-from mpc.sharing import ZeroSharing
+from mpc.sharing import ZeroSharing, aligned
 from mpc.truncation import truncate
 
-__all__ = ["Session", "SharedTensor", "concatenate", "aligned"]
+__all__ = ["Session", "SharedTensor", "concatenate"]
 
 
 class Session:
@@ -89,11 +90,11 @@ class Session:
             ``rounds``; ``bytes_per_party`` (the most any party sent) and
             ``bytes_by_party``; ``multiplications``; ``triples`` (elements per
             kind); ``offline_bytes`` and ``offline_seconds``; ``floor_rounds``
-            (multiplicative depth plus one round per opening of a result) and
-            ``floor_bytes_per_party`` (see ``floor_bytes``): the theoretical
-            minimum of a dealer-assisted protocol for the same circuit;
-            ``truncation_failure_bound``, a bound on the probability that any
-            2-party local truncation so far went wrong (see ``_truncate``).
+            (``depth``) and ``floor_bytes_per_party`` (``floor_bytes``): the
+            theoretical minimum of a dealer-assisted protocol for the same
+            circuit; ``truncation_failure_bound``, a bound on the probability
+            that any 2-party local truncation so far went wrong
+            (:mod:`mpc.truncation`).
         """
         return {"rounds": self.comm.rounds, "bytes_per_party": max(self.comm.bytes_sent),
                 "bytes_by_party": list(self.comm.bytes_sent), "multiplications": self.multiplications,
@@ -232,11 +233,6 @@ class SharedTensor:
         return compute([("matmul", self, other)])[0]
 
 
-def aligned(shares: np.ndarray, ndim: int) -> np.ndarray:
-    """Party-axis shares (L, *shape) viewed as (L, 1, ..., 1, *shape) with ``ndim`` value axes, for broadcasting."""
-    return shares.reshape(shares.shape[:1] + (1,) * (ndim - shares.ndim + 1) + shares.shape[1:])
-
-
 def concatenate(tensors: list, axis: int = -1) -> SharedTensor:
     """The secrets joined along ``axis`` of their value axes (local), with the largest bounds."""
     axis = axis if axis < 0 else axis + 1
@@ -244,6 +240,3 @@ def concatenate(tensors: list, axis: int = -1) -> SharedTensor:
     return SharedTensor(first.session, np.concatenate([t.shares for t in tensors], axis=axis),
                         max(t.magnitude for t in tensors), max(t.error for t in tensors),
                         max(t.depth for t in tensors))
-
-
-from mpc.beaver import compute  # noqa: E402  (beaver builds SharedTensors: imported once the class exists)

@@ -75,6 +75,11 @@ class Dataset:
         """Features per step: 58 plus one per lag."""
         return self.x.shape[2]
 
+    @property
+    def load_columns(self) -> tuple:
+        """Feature indices of the load and the lagged loads (what a highway term reads)."""
+        return (0, *range(FEATURES, self.features))
+
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of ``train``, ``val`` or ``test``."""
         s = self.splits[name]
