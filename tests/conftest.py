@@ -1,6 +1,7 @@
 """Shared hypothesis settings and strategies."""
 
 import functools
+import os
 
 import numpy as np
 
@@ -11,7 +12,10 @@ from approx import fit
 
 settings.register_profile("default", deadline=None, max_examples=15,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("default")
+# A deeper search for local runs: HYPOTHESIS_PROFILE=stress python -m pytest
+settings.register_profile("stress", deadline=None, max_examples=400,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 FUNCS = ("sigmoid", "tanh", "swish", "sigmoid_prime", "tanh_prime", "swish_prime")
 METHODS = ("chebyshev", "legendre", "lsq", "minimax")
