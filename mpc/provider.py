@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 
 import numpy as np
 
@@ -99,20 +100,26 @@ class Mask:
     id : int
         Sequence number (the same on every party and the dealer).
     shares : ndarray of uint64, shape (local parties, *shape)
-    owner : object
-        The value it masks, once bound (:meth:`bind`).
+    owner : weakref.ref or None
+        The value it masks, once bound (:meth:`bind`); weak, so that a tensor
+        and its mask do not keep each other alive.
+
+    Notes
+    -----
+    When the mask object is garbage-collected its provider forgets it
+    (:meth:`Provider.mask`): no product can name it any more.
     """
 
     id: int
     shares: np.ndarray
-    owner: object = None
+    owner: weakref.ref | None = None
 
     def bind(self, value) -> None:
-        """Dedicate the mask to ``value``; binding it to another raises :class:`ReuseError`
-        (opening x - a and y - a would reveal x - y)."""
-        if self.owner is not None and self.owner is not value:
+        """Dedicate the mask to ``value`` (any object that takes weak references); binding it
+        to another raises :class:`ReuseError` (opening x - a and y - a would reveal x - y)."""
+        if self.owner is not None and self.owner() is not value:
             raise ReuseError(f"mask {self.id} masks another value already; each mask may mask one value")
-        self.owner = value
+        self.owner = weakref.ref(value)
 
 
 class Provider:
@@ -128,6 +135,8 @@ class Provider:
         Bytes the dealer sends (the last party's derived shares).
     offline_seconds : float
         Time spent generating (and, for the last party, receiving).
+    live_masks : int
+        Masks not yet released (see :meth:`mask`).
     """
 
     def __init__(self, parties: int):
@@ -138,22 +147,39 @@ class Provider:
         self.offline_bytes = 0
         self.offline_seconds = 0.0
         self._next_id = 0
-        self._shapes: dict = {}   # mask id -> shape
+        self._shapes: dict = {}   # mask id -> shape, while the mask lives
         self._values: dict = {}   # mask id -> value (the dealer only)
+
+    @property
+    def live_masks(self) -> int:
+        """Masks handed out and not yet released."""
+        return len(self._shapes)
 
     def _remember(self, ident: int, value: np.ndarray) -> list:
         self._values[ident] = value
         return []
 
     def mask(self, shape) -> Mask:
-        """Shares of a fresh uniform mask of ``shape`` (no traffic: every party expands its share)."""
+        """Shares of a fresh uniform mask of ``shape`` (no traffic: every party expands its share).
+
+        The provider remembers the mask (its shape, and the dealer its value)
+        for products of it until the returned object is garbage-collected, then
+        forgets it; the last party tells the dealer with its next call.  So
+        memory follows the tensors alive, not the length of the session.
+        """
         shape = tuple(int(v) for v in shape)
         ident = self._next_id
         self._next_id += 1
         self._shapes[ident] = shape
         (shares,) = self._timed("mask", ("mask", [list(shape)]), [shape], [],
                                 lambda r, _: self._remember(ident, r[0])).consume()
-        return Mask(ident, shares)
+        mask = Mask(ident, shares)
+        weakref.finalize(mask, self._forget, ident)
+        return mask
+
+    def _forget(self, ident: int) -> None:
+        self._shapes.pop(ident, None)
+        self._values.pop(ident, None)
 
     def products(self, requests) -> Correlation:
         """Shares of c = a_i * a_j (``"mul"``, elementwise with broadcasting) or A_i @ A_j (``"matmul"``).
@@ -211,6 +237,10 @@ class Provider:
 class TrustedThirdParty(Provider):
     """The dealer: every party's shares.
 
+    In process it forgets a mask when the tensors holding it are gone; as a
+    process of its own (:mod:`mpc.dealer_server`) it holds the masks it drew
+    until the last party says they are released.
+
     Parameters
     ----------
     parties : int
@@ -258,11 +288,12 @@ class PartyProvider(Provider):
     parties : int
     seed : bytes
         The 16-byte seed this party shares with the dealer.
-    request : callable (call, derived_shapes) -> list of ndarray, optional
+    request : callable (call, derived_shapes, released) -> list of ndarray, optional
         For the last party (n - 1): tells the dealer every call, e.g.
         ``("products", [[["mul", 3, 4]]])`` (a method in ``CALLS`` of
         :class:`TrustedThirdParty` and its arguments), so that the dealer
-        draws in step, and returns its derived shares (none for a mask).
+        draws in step, with the ids of the masks released since the previous
+        call (the dealer forgets them), and returns its derived shares (none for a mask).
 
     Notes
     -----
@@ -274,9 +305,16 @@ class PartyProvider(Provider):
         if party == parties - 1 and request is None:
             raise ValueError("the last party receives its derived shares from the dealer: give request")
         self.party, self.stream, self.request = party, CSPRNG(seed), request
+        self._released: list = []  # the last party's: ids to tell the dealer with the next call
+
+    def _forget(self, ident: int) -> None:
+        super()._forget(ident)
+        if self.request is not None:
+            self._released.append(ident)
 
     def _generate(self, call, random_shapes, derived_shapes, derive) -> list:
         randoms = [self.stream.ring(s)[None] for s in random_shapes]
         if self.party < self.parties - 1:
             return randoms + [self.stream.ring(s)[None] for s in derived_shapes]
-        return randoms + [d[None] for d in self.request(call, derived_shapes)]
+        released, self._released = self._released, []
+        return randoms + [d[None] for d in self.request(call, derived_shapes, released)]

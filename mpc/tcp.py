@@ -357,9 +357,10 @@ def connect(party: int, parties: int, addresses: list, dealer: tuple, *, frac_bi
     if len(dealer_seed) != 16 or len(previous) != 16:
         raise ProtocolError("a seed of the wrong length arrived while connecting")
 
-    def request(call, derived_shapes):
+    def request(call, derived_shapes, released):
         kind, args = call
-        dealer_channel.send(MessageType.REQUEST, json.dumps({"kind": kind, "args": args}).encode())
+        dealer_channel.send(MessageType.REQUEST,
+                            json.dumps({"kind": kind, "args": args, "release": released}).encode())
         if not derived_shapes:  # a mask: the dealer draws it in step and answers nothing
             return []
         data = dealer_channel.recv(MessageType.SHARES)

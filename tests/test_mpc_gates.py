@@ -79,12 +79,25 @@ def test_correlations_and_masks_are_used_once():
     product.consume()
     with pytest.raises(ReuseError):
         product.consume()
-    a.bind("x")
-    a.bind("x")
+    x, y = np.zeros(3), np.ones(3)
+    a.bind(x)
+    a.bind(x)
     with pytest.raises(ReuseError):
-        a.bind("y")  # x - a and y - a would reveal x - y
+        a.bind(y)  # x - a and y - a would reveal x - y
     assert np.array_equal(product.shares[0].sum(axis=0, dtype=np.uint64),
                           a.shares.sum(axis=0, dtype=np.uint64) * b.shares.sum(axis=0, dtype=np.uint64))
+
+
+def test_the_dealer_forgets_masks_whose_tensors_are_gone():
+    s = Session(2, 16)
+    w = s.share(np.ones((4, 4)))
+    x = s.share(np.ones((1, 4)))
+    for _ in range(50):  # like the steps of a recurrence: w is reused, each step's x is new
+        x = x.matmul(w)
+        x = x.mul_public(0.25)
+    assert s.provider.counts["mask"] == 16 + 50 * 4  # w masked once, each step's x once
+    assert s.provider.live_masks == 1  # only w's is remembered: the steps' x are gone
+    np.testing.assert_allclose(x.reveal(), np.ones((1, 4)), atol=1e-3)
 
 
 def test_power_tree_depths():

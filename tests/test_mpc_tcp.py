@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import approx
+from mpc.dealer_server import serve
 from mpc.launch import run
 from mpc.polynomial import evaluate
 from mpc.tcp import TlsConfig, connect, hello
@@ -154,6 +155,40 @@ def test_a_malformed_message_is_refused():
     peers.dial().sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     error = peers.result()["error"]
     assert isinstance(error, ProtocolError) and "malformed" in str(error)
+
+
+def recurrence(session, steps):
+    """A weight reused over many steps, each step's state new (the shape of an RNN's inference)."""
+    mine = session.comm.position
+    w = session.share(np.eye(4) if mine(0) is not None else None, magnitude=1.0, owner=0, shape=(4, 4))
+    x = session.share(np.ones((1, 4)) if mine(1) is not None else None, magnitude=1.0, owner=1, shape=(1, 4))
+    for _ in range(steps):
+        x = x.matmul(w)
+    return x.reveal()
+
+
+def test_the_dealer_process_forgets_released_masks():
+    dealer, listeners = socket.create_server(("127.0.0.1", 0)), [socket.create_server(("127.0.0.1", 0))
+                                                                  for _ in range(2)]
+    addresses = [sock.getsockname() for sock in listeners]
+    outcome = {}
+
+    def party(k):
+        session = connect(k, 2, addresses, dealer.getsockname(), timeout=20.0, listener=listeners[k], seed=SEED)
+        outcome[k] = recurrence(session, 40)
+        session.close()
+
+    def deal():
+        outcome["dealer"] = serve(dealer, 2, timeout=20.0, seed=SEED)
+
+    threads = [threading.Thread(target=deal), *(threading.Thread(target=party, args=(k,)) for k in range(2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60.0)
+    np.testing.assert_allclose(outcome[0], np.ones((1, 4)), atol=1e-3)
+    assert outcome["dealer"]["counts"]["mask"] == 16 + 40 * 4  # 41 masks drawn ...
+    assert outcome["dealer"]["live_masks"] <= 3  # ... and all but the live tensors' released
 
 
 def _certificates(directory):
