@@ -174,7 +174,7 @@ class Provider:
         (shares,) = self._timed("mask", ("mask", [list(shape)]), [shape], [],
                                 lambda r, _: self._remember(ident, r[0])).consume()
         mask = Mask(ident, shares)
-        weakref.finalize(mask, self._forget, ident)
+        weakref.finalize(mask, self._forget, ident).atexit = False
         return mask
 
     def _forget(self, ident: int) -> None:
