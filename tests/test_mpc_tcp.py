@@ -191,6 +191,33 @@ def test_the_dealer_process_forgets_released_masks():
     assert outcome["dealer"]["live_masks"] <= 3  # ... and all but the live tensors' released
 
 
+def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
+    dealer = socket.create_server(("127.0.0.1", 0))
+    outcome = {}
+
+    def deal():
+        try:
+            serve(dealer, 2, timeout=10.0)
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=deal)
+    thread.start()
+    socks = []
+    for party in range(2):
+        sock = socket.create_connection(dealer.getsockname(), timeout=10.0)
+        send_message(sock, MessageType.HELLO, party, hello(party, 2, ""))
+        assert recv_message(sock, DEALER)[0] == MessageType.SEED
+        socks.append(sock)
+    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "mask", "args": [[3]], "release": [7]}')
+    kind, payload = recv_message(socks[1], DEALER)
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    assert isinstance(outcome["error"], ProtocolError) and "release" in str(outcome["error"])
+    assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
 def _certificates(directory):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
