@@ -24,7 +24,8 @@ others are bisected.  Because the accepted boxes cover [-1, 1], the largest
 accepted upper bound is a certified bound on sup |f - p|, and by construction
 it exceeds the true sup norm by at most rtol relative, unless float64 rounding
 is larger than that (about 1e-16 times the sum of the absolute power
-coefficients of p, plus 2**-48 |f| from the exponential): such boxes are
+coefficients of p, plus 2**-48 max(|f|, 1) from the exponential and the sigmoid
+or tanh values the derivative targets are computed from): such boxes are
 accepted once bisection no longer tightens them, and the bound is then looser
 by about that rounding.  This is the scheme Sollya's ``supnorm`` uses
 (Chevillard, Harrison, Joldes, Lauter, Theoretical Computer Science 412, 2011)

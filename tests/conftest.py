@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, settings
 
 from approx import fit
 
-settings.register_profile("default", deadline=None, max_examples=15,
+# The default run (CI) draws the same examples every time, so that a green suite stays green;
+# the stress profile searches afresh with 400 examples per property.
+settings.register_profile("default", deadline=None, max_examples=15, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 # A deeper search for local runs: HYPOTHESIS_PROFILE=stress python -m pytest
 settings.register_profile("stress", deadline=None, max_examples=400,
