@@ -11,7 +11,9 @@ network (issue 6): 5.19 MB and 1,971 rounds per inference, 5.7 s online, 7.6 inf
 """
 
 import argparse
+import dataclasses
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,29 @@ from pathlib import Path
 def approx_cli(*args) -> dict:
     out = subprocess.run([sys.executable, "-m", "approx", *args, "--json"], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+def dealer_memory(model_file: str, registry: str, repeat: int = 4) -> tuple[int, int, float]:
+    """Secure inference in this process over the test split repeated ``repeat`` times: windows, masks
+    the dealer still holds at the end, and the growth of peak memory (MB) over the run."""
+    import numpy as np
+
+    from cli.secure_infer_command import infer_program
+    from cli.train_commands import model_dataset
+    from mpc.forecaster import weight_bounds
+    from mpc.tensor import Session
+    from nn.persistence import load_model
+
+    model, meta = load_model(model_file, registry=registry)
+    x = np.concatenate([model_dataset(meta, "taylor", "timestamp", "load", "GB/ENG").part("test")[0]] * repeat)
+    names = {role: act.activation.name for role, act in model.activations().items()}
+    weights = {name: np.array(value) for name, value in model.params.items()}
+    session = Session(2, 16)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    infer_program(session, dataclasses.asdict(model.config), names, registry, weights, weight_bounds(weights), x,
+                  float(np.max(np.abs(x))), 64, False)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return len(x), session.provider.live_masks, grown
 
 
 def main():
@@ -57,6 +82,9 @@ def main():
               f"{full['secure']['mape']:.4f} % vs plaintext {full['plaintext']['mape']:.4f} % "
               f"(difference {full['mape_difference']:+.4f}, goal < 0.05); truncation failure bound "
               f"{full['truncation_failure_bound']:.1e}")
+        windows, live, grown = dealer_memory(model, registry)
+        print(f"dealer memory, in process, {windows} windows at batch 64: {live} masks still held at the end, "
+              f"peak memory +{grown:.0f} MB over the run")
 
 
 if __name__ == "__main__":
