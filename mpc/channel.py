@@ -11,6 +11,7 @@ messages of :mod:`mpc.wire`, each under a size limit and a deadline.
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import time
@@ -203,8 +204,23 @@ def dial(address: tuple, peer: int, me: Identity, deadline: float, timeout: floa
     return channel
 
 
-def accept(listener: socket.socket, me: Identity, expected: set, connected: set, deadline: float, timeout: float,
-           tls: TlsConfig | None) -> Channel:
+def _wait_for_caller(listener: socket.socket, watched: list, expected: set, deadline: float) -> None:
+    """Wait until somebody calls; a peer connected already that fails (ERROR) or leaves meanwhile raises."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PeerError(f"{', '.join(map(peer_name, sorted(expected)))} did not connect in time")
+        ready, _, _ = select.select([listener, *(c.sock for c in watched)], [], [], left)
+        for channel in watched:
+            if channel.sock in ready:
+                kind, _ = channel.receive(0)  # ERROR raises with its reason, a disconnection as such
+                raise ProtocolError(f"{peer_name(channel.peer)} sent {kind.name} while the others connected")
+        if listener in ready:
+            return
+
+
+def accept(listener: socket.socket, me: Identity, expected: set, connected: dict, deadline: float, timeout: float,
+           tls: TlsConfig | None, watch: list = ()) -> Channel:
     """Accept one connection, check its HELLO and answer with this process's; returns its channel.
 
     Parameters
@@ -213,8 +229,11 @@ def accept(listener: socket.socket, me: Identity, expected: set, connected: set,
     me : Identity
     expected : set of int
         Ids that may still connect.
-    connected : set of int
-        Ids connected already (a second one is reported as a duplicate).
+    connected : dict of int -> Channel
+        The peers connected already: a second one with their id is reported as a duplicate.
+    watch : list of Channel
+        Peers that send nothing until the set-up ends: one that fails (ERROR) or leaves while this
+        process waits stops the set-up with its reason.
     deadline : float
         End of the set-up (time.monotonic).
     timeout : float
@@ -228,6 +247,7 @@ def accept(listener: socket.socket, me: Identity, expected: set, connected: set,
         If the caller's HELLO is invalid, names a party not expected (or connected already), another
         computation, a role its certificate does not name, or other public parameters.
     """
+    _wait_for_caller(listener, list(watch), expected, deadline)
     listener.settimeout(max(deadline - time.monotonic(), 0.01))
     try:
         sock, (host, port, *_) = listener.accept()

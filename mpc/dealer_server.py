@@ -130,7 +130,8 @@ def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: 
     channels: dict = {}
     try:
         while len(channels) < parties:
-            channel = accept(listener, me, set(range(parties)) - set(channels), set(channels), deadline, timeout, tls)
+            channel = accept(listener, me, set(range(parties)) - set(channels), channels, deadline, timeout, tls,
+                             watch=list(channels.values()))
             channels[channel.peer] = channel
             channel.send(MessageType.SEED, dealer.seeds[channel.peer])
         last, live = channels[parties - 1], {}

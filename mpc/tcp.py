@@ -129,7 +129,7 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
     session : str
         Identifies the computation; connections from another one are refused.
     params : dict of str -> value, optional
-        Public parameters every party must agree on (the fractional bits are added); compared at set-up.
+        Public parameters every party must agree on (``frac_bits`` is added unless given); compared at set-up.
     listener : socket.socket, optional
         The listening socket (bound, listening) the parties above this one dial; needed unless this is the last.
     insecure : bool
@@ -155,7 +155,7 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
     hosts = [dealer[0], *(addresses[k][0] for k in range(party))]
     hosts += [listener.getsockname()[0]] if listener is not None else []
     check_addresses(hosts, tls, insecure, seed)
-    public = {name: describe(value) for name, value in {**(params or {}), "frac_bits": frac_bits}.items()}
+    public = {name: describe(value) for name, value in {"frac_bits": frac_bits, **(params or {})}.items()}
     me = Identity(party, parties, session, public)
     deadline = time.monotonic() + timeout
     channels: dict = {}
@@ -166,8 +166,10 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
         for peer in range(party):
             channels[peer] = dial(tuple(addresses[peer]), peer, me, deadline, timeout, tls)
         while len(channels) < parties - 1:
-            channel = accept(listener, me, set(range(party + 1, parties)) - set(channels), set(channels), deadline,
-                             timeout, tls)
+            # the dealer is watched meanwhile (it sends nothing more unless it fails); a lower party may
+            # already have sent its zero-sharing seed, so the parties' channels are not
+            channel = accept(listener, me, set(range(party + 1, parties)) - set(channels), channels, deadline,
+                             timeout, tls, watch=[dealer_channel])
             channels[channel.peer] = channel
         zero_seed = protocol_seed(seed, f"zero-{party}")
         channels[(party + 1) % parties].send(MessageType.SEED, zero_seed)

@@ -92,6 +92,19 @@ class Session:
         self.truncation_failure_bound = 0.0
         self.failure_budget, self.allow_out_of_range = failure_budget, allow_out_of_range
         self.out_of_range: dict = {}
+        self.started = False  # anything shared yet
+
+    def set_frac_bits(self, frac_bits: int) -> None:
+        """Change the fixed-point fractional bits before anything is shared (e.g. once a run is planned).
+
+        Raises
+        ------
+        RuntimeError
+            If a gate ran already.
+        """
+        if self.started:
+            raise RuntimeError("the fractional bits can only change before the computation starts")
+        self.encoder = FixedPointEncoder(frac_bits)
 
     @property
     def ulp(self) -> float:
@@ -147,6 +160,7 @@ class Session:
             magnitude = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
         elif shape is None or magnitude is None:
             raise ValueError(f"party {owner} owns this input: the other parties must give its shape and magnitude")
+        self.started = True
         shares = self.zeros.zero(shape)
         if position is not None:
             shares[position] += self.encoder.encode(x)

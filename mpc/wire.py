@@ -82,7 +82,7 @@ def send_message(sock: socket.socket, kind: MessageType, sender: int, payload=b"
         sock.sendall(payload)
 
 
-def _recv_exact(sock: socket.socket, count: int, peer: int | None, deadline: float, budget: float) -> bytearray:
+def _recv_exact(sock: socket.socket, count: int, peer: int | None, deadline: float, budget: str) -> bytearray:
     """``count`` bytes, all of them before ``deadline``; the buffer at most doubles what arrived (plus a chunk)."""
     buffer, got = bytearray(min(count, _CHUNK)), 0
     while got < count:
@@ -90,8 +90,7 @@ def _recv_exact(sock: socket.socket, count: int, peer: int | None, deadline: flo
             buffer.extend(bytes(min(count, 2 * len(buffer)) - len(buffer)))
         left = deadline - time.monotonic()
         if left <= 0:
-            raise PeerError(f"{peer_name(peer)} did not send a whole message within {budget:g} s (timeout); "
-                            "is it still running?")
+            raise PeerError(f"{peer_name(peer)} did not send a whole message {budget}; is it still running?")
         try:
             sock.settimeout(left)
             with memoryview(buffer) as view:
@@ -133,8 +132,9 @@ def recv_message(sock: socket.socket, peer: int | None, *, limit: int, timeout: 
         On a malformed header, a payload over the limit, or a sender other than ``peer``.
     """
     end = time.monotonic() + timeout
-    end = end if deadline is None else min(end, deadline)
-    budget = max(end - time.monotonic(), 0.0)
+    budget = f"within {timeout:g} s (timeout)"
+    if deadline is not None and deadline < end:
+        end, budget = deadline, "before the set-up deadline (timeout)"
     magic, version, kind, sender, length = HEADER.unpack(_recv_exact(sock, HEADER.size, peer, end, budget))
     if magic != MAGIC:
         raise ProtocolError(f"{peer_name(peer)} sent a malformed message (not an approx MPC header)")
