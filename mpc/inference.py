@@ -97,9 +97,9 @@ def public_model(announced) -> tuple[dict, dict, dict, dict]:
         raise _bad("a configuration without sizes from 1 to 16384")
     if config.get("cell") not in ("standard", "linear"):
         raise _bad("a cell other than standard or linear")
-    highway, features = config.get("highway", 0), config.get("highway_features", [])
-    if type(highway) is not int or not 0 <= highway <= 1 << 14 or not isinstance(features, list) or not all(
-            type(v) is int and 0 <= v < config["input_size"] for v in features) or (highway and not features):
+    highway, columns = config.get("highway", 0), config.get("highway_features", [])
+    if type(highway) is not int or not 0 <= highway <= 1 << 14 or not isinstance(columns, list) or not all(
+            type(v) is int and 0 <= v < config["input_size"] for v in columns) or (highway and not columns):
         raise _bad("a highway that does not fit the inputs")
     shapes = SecureForecaster.shapes(config)
     if not isinstance(bounds, dict) or set(bounds) != set(shapes) or not all(
@@ -190,7 +190,8 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         callable that builds x from the announced features (window, lags); None elsewhere.
     settings : dict
         ``frac_bits`` (int, or None: the largest safe up to 16), ``budget`` (float),
-        ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None).
+        ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None),
+        ``on_plan`` (callable (Plan, activations), e.g. to warn about pre-activations out of range; or None).
 
     Returns
     -------
@@ -218,6 +219,8 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         "batch_size": data["batch_size"]} if x is not None else None), config)
     planned = plan_forecast(config, activations, bounds, shape, magnitude, settings["frac_bits"],
                             settings["budget"], settings["allow_out_of_range"])
+    if settings.get("on_plan"):
+        settings["on_plan"](planned, activations)
     session.set_frac_bits(planned.frac_bits)
     session.failure_budget, session.allow_out_of_range = settings["budget"], settings["allow_out_of_range"]
     secure = SecureForecaster(session, config, activations, model["weights"] if mine(MODEL_OWNER) is not None
