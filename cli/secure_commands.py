@@ -121,6 +121,11 @@ def load_inputs(path: str) -> np.ndarray:
     ApproxError
         If the file is not a .npy array (a text file, a pickle), or holds complex, boolean or non-numeric values.
     """
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY" and magic[:2] != b"PK":
+        raise ApproxError(f"{path} is not a .npy file (numpy.save writes one); convert a text file with "
+                          "numpy.save(path, numpy.loadtxt(text_file))")
     try:
         raw = np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError, OSError, EOFError or pickle errors by file content

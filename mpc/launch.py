@@ -104,10 +104,10 @@ def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple 
     try:
         for role in roles:
             parent, child = ctx.Pipe()
-            processes[role] = ctx.Process(target=_role, daemon=True, name=f"approx-mpc-{peer_name(role)}",
-                                          args=(child, role, parties, program, args, options))
-            processes[role].start()
-            pipes[role] = parent
+            process = ctx.Process(target=_role, daemon=True, name=f"approx-mpc-{peer_name(role)}",
+                                  args=(child, role, parties, program, args, options))
+            process.start()
+            processes[role], pipes[role] = process, parent
         ports = {}
         for role in roles:
             if not pipes[role].poll(timeout + 30.0):

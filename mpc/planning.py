@@ -20,7 +20,7 @@ import dataclasses
 import math
 
 from mpc.encoder import EncodingError
-from mpc.truncation import FAILURE_BUDGET
+from mpc.truncation import FAILURE_BUDGET, RingOverflowError
 
 __all__ = ["Plan", "plan", "FAILURE_BUDGET", "DEFAULT_FRAC_BITS"]
 
@@ -74,27 +74,45 @@ def plan(probe, count: float, frac_bits: int | None, budget: float = FAILURE_BUD
     Raises
     ------
     EncodingError
-        If the bound at ``frac_bits`` exceeds the budget (naming the largest safe setting), if no
-        setting from 1 bit is safe, or if the probe itself refuses (overflow, out of range).
+        If ``frac_bits`` is unsafe -- a product can reach 2^62, or the bound exceeds the budget -- naming
+        the largest safe setting; if no setting from 1 bit is safe; or if the probe refuses otherwise
+        (a pre-activation out of range).
     """
-    start = DEFAULT_FRAC_BITS if frac_bits is None else frac_bits
-    session = probe(start)
-    bound = count * session.truncation_failure_bound
-    if bound <= budget:
-        return Plan(start, bound, budget, dict(session.out_of_range))
-    # the bound scales as 4^f (magnitudes hardly depend on f): jump there, then step down while over
-    f = min(start - 1, start - math.ceil(math.log(bound / budget, 4)))
-    while f >= 1:
-        session = probe(f)
-        lower = count * session.truncation_failure_bound
-        if lower <= budget:
-            break
-        f -= 1
-    if f < 1:
-        raise EncodingError(f"the truncation-failure bound of this run is {bound:.2g} at {start} fractional bits and "
-                            f"above the budget {budget:.2g} even at 1; split the run into smaller ones")
     if frac_bits is None:
-        return Plan(f, lower, budget, dict(session.out_of_range))
-    raise EncodingError(f"at {frac_bits} fractional bits the 2-party truncations of this run fail with probability "
-                        f"up to {bound:.2g}, above the budget {budget:.2g}; the largest safe setting is "
-                        f"--frac-bits {f} (or fewer inputs per run, or a larger --max-failure-probability)")
+        found = _largest_safe(probe, count, DEFAULT_FRAC_BITS, budget)
+        if found is None:
+            raise EncodingError(f"no fractional bits from 1 to {DEFAULT_FRAC_BITS} keep this run's truncation-failure "
+                                f"bound under {budget:.2g} and its products under 2^62; split the run into smaller "
+                                "ones or scale the inputs down")
+        return found
+    try:
+        session = probe(frac_bits)
+        bound = count * session.truncation_failure_bound
+        if bound <= budget:
+            return Plan(frac_bits, bound, budget, dict(session.out_of_range))
+        problem = (f"at {frac_bits} fractional bits the 2-party truncations of this run fail with probability up to "
+                   f"{bound:.2g}, above the budget {budget:.2g}")
+    except RingOverflowError as exc:
+        problem = str(exc)
+    found = _largest_safe(probe, count, frac_bits - 1, budget)
+    raise EncodingError(f"{problem}; " + (f"the largest safe setting is --frac-bits {found.frac_bits} (or fewer "
+                                          "inputs per run, or a larger --max-failure-probability)"
+                                          if found else "no setting is safe: split the run or scale the inputs down"))
+
+
+def _largest_safe(probe, count: float, start: int, budget: float) -> Plan | None:
+    """The plan with the largest fractional bits up to ``start`` that is safe, or None."""
+    f, estimate = start, None
+    while f >= 1:
+        try:
+            session = probe(f)
+        except RingOverflowError:
+            f -= 1
+            continue
+        bound = count * session.truncation_failure_bound
+        if bound <= budget:
+            return Plan(f, bound, budget, dict(session.out_of_range))
+        # the bound scales as 4^f (magnitudes hardly depend on f): jump there once, then step down
+        estimate = f - max(1, math.ceil(math.log(bound / budget, 4))) if estimate is None else f - 1
+        f = estimate
+    return None

@@ -29,11 +29,15 @@ import numpy as np
 
 from mpc.encoder import EncodingError
 
-__all__ = ["truncate", "OFFSET_BITS", "FAILURE_BUDGET"]
+__all__ = ["truncate", "RingOverflowError", "OFFSET_BITS", "FAILURE_BUDGET"]
 
 OFFSET_BITS = 62
 FAILURE_BUDGET = 2.0**-20
 _LOW = np.uint64((1 << 63) - 1)
+
+
+class RingOverflowError(EncodingError):
+    """A product that can reach 2^62 in the ring at these fractional bits (it would decode to garbage)."""
 
 
 def truncate(session, products: list, magnitudes: list) -> list:
@@ -62,7 +66,7 @@ def truncate(session, products: list, magnitudes: list) -> list:
     scale = 2.0 ** (2 * s.encoder.frac_bits)
     worst = max(magnitudes)
     if worst * scale >= 2.0**OFFSET_BITS:
-        raise EncodingError(f"a product bounded by {worst:g} can reach 2^{OFFSET_BITS} at {s.encoder.frac_bits} "
+        raise RingOverflowError(f"a product bounded by {worst:g} can reach 2^{OFFSET_BITS} at {s.encoder.frac_bits} "
                             f"fractional bits (it needs |x| 2^2f < 2^{OFFSET_BITS}); lower the fractional bits")
     if s.parties == 2:
         added = sum(product[0].size * magnitude for product, magnitude in zip(products, magnitudes)) * scale / 2.0**63

@@ -197,7 +197,7 @@ run(test_mpc_handshake.wait_forever, 2, transport="tcp", timeout=60.0)
 
 def wait_forever(session):
     """Print this party's pid, then wait in a round that never completes (party 1 never answers)."""
-    print(f"pid {os.getpid()}", flush=True)
+    os.write(1, f"pid {os.getpid()}\n".encode())  # one write: the two parties share the pipe
     x = session.share(np.ones(2) if session.comm.position(0) is not None else None, magnitude=1.0, shape=(2,))
     if session.comm.position(1) is not None:
         threading.Event().wait(120)
