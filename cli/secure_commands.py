@@ -21,39 +21,29 @@ def secure():
     """Secure (secret-shared) evaluation with addition and multiplication gates."""
 
 
-class Seconds(click.ParamType):
-    """A finite number of seconds, more than 0 and at most a week."""
+class Bounded(click.ParamType):
+    """A finite number in (low, high], e.g. seconds or a probability."""
 
-    name = "seconds"
-
-    def convert(self, value, param, ctx):
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = math.nan
-        if not 0 < seconds <= MAX_SECONDS:
-            self.fail(f"{value!r} is not a number of seconds above 0 and at most {MAX_SECONDS:g} (a week)", param, ctx)
-        return seconds
-
-
-class Probability(click.ParamType):
-    """A probability in (0, 1]."""
-
-    name = "probability"
+    def __init__(self, name: str, low: float, high: float, what: str):
+        self.name, self.low, self.high, self.what = name, low, high, what
 
     def convert(self, value, param, ctx):
         try:
-            p = float(value)
+            number = float(value)
         except (TypeError, ValueError):
-            p = math.nan
-        if not 0 < p <= 1:
-            self.fail(f"{value!r} is not a probability above 0 and at most 1", param, ctx)
-        return p
+            number = math.nan
+        if not self.low < number <= self.high:
+            self.fail(f"{value!r} is not {self.what}", param, ctx)
+        return number
+
+
+SECONDS = Bounded("seconds", 0.0, MAX_SECONDS, f"a number of seconds above 0 and at most {MAX_SECONDS:g} (a week)")
+PROBABILITY = Bounded("probability", 0.0, 1.0, "a probability above 0 and at most 1")
 
 
 def timeout_option(fn):
     """--timeout: seconds for the set-up and for any one message."""
-    return click.option("--timeout", type=Seconds(), default=60.0, show_default=True,
+    return click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
                         help="Seconds for the whole set-up, and for any one message afterwards (tcp).")(fn)
 
 
@@ -65,7 +55,7 @@ allow_out_of_range_option = click.option(
 
 def safety_options(fn):
     """--frac-bits and --max-failure-probability."""
-    fn = click.option("--max-failure-probability", "budget", type=Probability(), default=2.0**-20,
+    fn = click.option("--max-failure-probability", "budget", type=PROBABILITY, default=2.0**-20,
                       show_default="2^-20",
                       help="Largest accepted bound on the probability that any 2-party truncation of the run "
                            "fails; a run above it is refused.")(fn)

@@ -134,8 +134,13 @@ def agree(mine: dict, theirs: dict, peer: int, both_parties: bool) -> None:
     names = set(mine) | set(theirs) if both_parties else set(mine) & set(theirs)
     for name in sorted(names):
         if mine.get(name) != theirs.get(name):
-            raise ProtocolError(f"{peer_name(peer)} disagrees on the public parameter {name}: it has "
-                                f"{theirs.get(name, 'none')}, this process {mine.get(name, 'none')}")
+            raise ProtocolError(f"{peer_name(peer)} disagrees on the public parameter {_shown(name)}: it has "
+                                f"{_shown(theirs.get(name, 'none'))}, this process {_shown(mine.get(name, 'none'))}")
+
+
+def _shown(text: str) -> str:
+    """A peer's text as it may appear in a one-line message (escaped unless printable ASCII)."""
+    return text if text.isascii() and text.isprintable() else ascii(text)
 
 
 @dataclasses.dataclass(frozen=True)

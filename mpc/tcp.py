@@ -27,7 +27,7 @@ import numpy as np
 from mpc.channel import PUBLIC_LIMIT, Channel, Identity, accept, dial
 from mpc.communicator import Communicator
 from mpc.csprng import protocol_seed
-from mpc.handshake import TlsConfig, check_addresses
+from mpc.handshake import TlsConfig, check_addresses, describe
 from mpc.provider import PartyProvider
 from mpc.sharing import ZeroSharing
 from mpc.wire import DEALER, MessageType, ProtocolError, TransportError, peer_name
@@ -142,7 +142,6 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
     TransportError
         If a peer does not connect in time, is unknown or refused, disagrees on a public parameter, or fails.
     """
-    from mpc.handshake import describe
     from mpc.tensor import Session
 
     if not 0 <= party < parties:
@@ -154,7 +153,12 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
                              + ("" if party == parties - 1 else " and a listening socket for the parties above it"))
     hosts = [dealer[0], *(addresses[k][0] for k in range(party))]
     hosts += [listener.getsockname()[0]] if listener is not None else []
-    check_addresses(hosts, tls, insecure, seed)
+    try:
+        check_addresses(hosts, tls, insecure, seed)
+    except TransportError:
+        if listener is not None:
+            listener.close()
+        raise
     public = {name: describe(value) for name, value in {"frac_bits": frac_bits, **(params or {})}.items()}
     me = Identity(party, parties, session, public)
     deadline = time.monotonic() + timeout

@@ -19,8 +19,8 @@ from certificates import make_certificates
 from mpc.dealer_server import serve
 from mpc.handshake import describe, hello_payload
 from mpc.tcp import connect
-from mpc.wire import DEALER, HEADER, MessageType, PeerError, ProtocolError, TransportError, recv_message, \
-    send_message
+from mpc.wire import (HEADER, PROTOCOL_VERSION, MessageType, PeerError, ProtocolError, TransportError, recv_message,
+                      send_message)
 
 
 def listening():
@@ -55,7 +55,7 @@ def test_a_huge_header_is_refused_before_anything_is_allocated():
     tracemalloc.start()
     thread, outcome = in_thread(serve, dealer, 2, timeout=10.0, session="s")
     sock = socket.create_connection(dealer.getsockname())
-    sock.sendall(HEADER.pack(b"AMPC", 2, int(MessageType.HELLO), 0, 1 << 36))  # a stranger's first 16 bytes
+    sock.sendall(HEADER.pack(b"AMPC", PROTOCOL_VERSION, int(MessageType.HELLO), 0, 1 << 36))  # 16 bytes, 2^36 claimed
     kind, payload = read(sock)
     thread.join(20.0)
     _, peak = tracemalloc.get_traced_memory()
@@ -70,7 +70,7 @@ def test_a_slow_drip_misses_the_message_deadline():
     start = time.monotonic()
     thread, outcome = in_thread(serve, dealer, 2, timeout=1.0, session="s")
     sock = socket.create_connection(dealer.getsockname())
-    message = HEADER.pack(b"AMPC", 2, int(MessageType.HELLO), 0, 200) + b" " * 200
+    message = HEADER.pack(b"AMPC", PROTOCOL_VERSION, int(MessageType.HELLO), 0, 200) + b" " * 200
     stop = threading.Event()
     for byte in message:  # one byte every 0.2 s: each recv is quick, the message never completes in 1 s
         if not thread.is_alive():
@@ -112,7 +112,7 @@ def test_an_unknown_message_type_and_a_duplicate_party_are_named():
     dealer = listening()
     thread, outcome = in_thread(serve, dealer, 2, timeout=10.0, session="s")
     sock = socket.create_connection(dealer.getsockname())
-    sock.sendall(HEADER.pack(b"AMPC", 2, 99, 0, 0))
+    sock.sendall(HEADER.pack(b"AMPC", PROTOCOL_VERSION, 99, 0, 0))
     thread.join(20.0)
     assert "unknown type 99" in str(outcome["error"])
 

@@ -1,14 +1,10 @@
 """The TCP transport: real party and dealer processes on 127.0.0.1 compute what the in-process protocol does,
 count the same bytes, and stop with a clear error when a peer dies, stays silent, is unknown or malformed."""
 
-import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-import tracemalloc
 
 import numpy as np
 import pytest

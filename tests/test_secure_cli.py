@@ -124,22 +124,12 @@ import signal
 import sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job starts with it ignored)
 from mpc.launch import run
-import test_secure_cli
+import test_mpc_handshake
 try:
-    run(test_secure_cli.wait_in_party_1, 2, transport="tcp", timeout=60.0)
+    run(test_mpc_handshake.wait_forever, 2, transport="tcp", timeout=60.0)
 except KeyboardInterrupt:
     print("approx: interrupted", file=sys.stderr)
 """
-
-
-def wait_in_party_1(session):
-    import threading
-
-    os.write(1, f"pid {os.getpid()}\n".encode())  # one write: the two parties share the pipe
-    x = session.share(np.ones(2) if session.comm.position(0) is not None else None, magnitude=1.0, shape=(2,))
-    if session.comm.position(1) is not None:
-        threading.Event().wait(120)
-    return x.reveal()
 
 
 def test_ctrl_c_stops_every_process_with_one_line():
