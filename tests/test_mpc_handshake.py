@@ -14,10 +14,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from certificates import make_certificates
 from mpc.dealer_server import serve
-from mpc.handshake import describe, hello_payload
+from mpc.handshake import describe, hello_payload, parse_hello
+from mpc.inference import public_model
 from mpc.tcp import connect
 from mpc.wire import (HEADER, PROTOCOL_VERSION, MessageType, PeerError, ProtocolError, TransportError, recv_message,
                       send_message)
@@ -218,3 +221,64 @@ def test_the_launchers_death_stops_its_children():
     done.start()
     done.join(20.0)
     assert not done.is_alive(), f"children {pids} still running 20 s after their launcher died"
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                       max_size=4), max_leaves=12)
+hello_like = st.fixed_dictionaries({"role": st.sampled_from(["party-0", "party-1", "dealer", "party-01", "x", 3]),
+                                    "parties": st.sampled_from([2, 3, "2", 1, True, 2.0]),
+                                    "session": st.sampled_from(["s", "", 5, "x" * 200]),
+                                    "params": json_values})
+
+
+@given(st.binary(max_size=64) | json_values.map(lambda v: json.dumps(v).encode())
+       | hello_like.map(lambda v: json.dumps(v).encode()))
+def test_any_hello_is_accepted_with_valid_fields_or_refused_as_a_protocol_error(payload):
+    try:
+        hello = parse_hello(payload, None)
+    except ProtocolError:
+        return
+    assert type(hello.parties) is int and hello.parties >= 2 and isinstance(hello.session, str)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in hello.params.items())
+
+
+@given(json_values | st.fixed_dictionaries({"config": json_values, "activations": json_values,
+                                            "bounds": json_values, "features": json_values}))
+def test_any_model_announcement_is_rebuilt_or_refused_as_a_protocol_error(announced):
+    try:
+        config, activations, bounds, features = public_model(announced)
+    except ProtocolError:
+        return
+    assert set(activations) == {"gate", "cell", "hidden", "output"}  # only a complete, valid model gets here
+
+
+def _announcement(registry_path):
+    import approx
+    from conftest import POLY_CELL, POLY_GATE
+    from mpc.forecaster import SecureForecaster
+    from mpc.inference import describe_model
+
+    config = {"input_size": 5, "hidden_size": 4, "dense_size": 3, "cell": "standard", "highway": 0,
+              "highway_features": [0]}
+    acts = {"gate": approx.get(POLY_GATE, registry=registry_path), "cell": approx.get(POLY_CELL, registry=registry_path),
+            "hidden": approx.get("square"), "output": approx.get("identity")}
+    weights = {name: np.full(shape, 0.5) for name, shape in SecureForecaster.shapes(config).items()}
+    return json.loads(json.dumps(describe_model(config, acts, weights, {"window": 4, "lags": []})))
+
+
+@given(st.data())
+def test_a_model_announcement_with_one_field_changed_is_rebuilt_or_refused(poly_registry, data):
+    announced = _announcement(poly_registry.path)
+    assert public_model(announced)[0]["hidden_size"] == 4  # the valid one is rebuilt
+    section = data.draw(st.sampled_from(["config", "activations", "bounds", "features"]))
+    key = data.draw(st.sampled_from(sorted(announced[section])))
+    announced[section][key] = data.draw(json_values)
+    try:
+        config, activations, bounds, features = public_model(announced)
+    except ProtocolError:
+        return
+    from mpc.forecaster import SecureForecaster
+
+    # what is rebuilt is consistent: one positive finite bound per weight tensor of the configuration
+    assert set(bounds) == set(SecureForecaster.shapes(config)) and all(0 < b < 1e15 for b in bounds.values())
