@@ -116,6 +116,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
           tls_ca, registry, as_json):
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     from mpc.inference import forecast_program
+    from mpc.handshake import check_addresses
     from mpc.party import failure_text, listen_on, run_party
     from mpc.wire import DEALER
 
@@ -148,6 +149,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
             return dataset["x"]
 
         data_part = {"windows": windows, "batch_size": batch_size}
+    check_addresses([address[0] for address in (listen, *peer_map.values()) if address], tls, insecure, None)
     listener = listen_on(listen) if listen is not None else None
     if listener is not None:
         _announce_listener(role, listener)
@@ -192,6 +194,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, as_json):
     """Deal the correlated randomness of one secure computation (the trusted third party); holds no input."""
+    from mpc.handshake import check_addresses
     from mpc.party import listen_on, run_dealer
 
     if listen is None:
@@ -199,6 +202,7 @@ def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_
     if peers:
         raise click.UsageError("the dealer dials nobody: the parties dial it (no --peer)")
     tls = tls_config(tls_cert, tls_key, tls_ca)
+    check_addresses([listen[0]], tls, insecure, None)
     listener = listen_on(listen)
     _announce_listener("dealer", listener)
     out = run_dealer(parties, listener=listener, timeout=timeout, tls=tls, session=session_id, insecure=insecure)

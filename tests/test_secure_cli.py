@@ -144,3 +144,18 @@ def test_ctrl_c_stops_every_process_with_one_line():
     os.killpg(launcher.pid, signal.SIGINT)  # as a terminal does: the whole process group
     _, err = launcher.communicate(timeout=60)
     assert err.strip().splitlines() == ["approx: interrupted"], err  # no child tracebacks
+
+
+def test_per_role_commands_refuse_plaintext_beyond_loopback_and_misplaced_inputs(tmp_path):
+    assert "not a loopback address: without TLS" in refused("dealer", "--listen", "0.0.0.0:0")
+    assert "not a loopback address" in refused("party", "--role", "data-owner", "--peer", "dealer=192.0.2.1:7000",
+                                               "--peer", "model-owner=192.0.2.1:7001")
+    (tmp_path / "m.npz").write_bytes(b"x")
+    assert "--model is the model owner's input" in refused(
+        "party", "--role", "data-owner", "--model", str(tmp_path / "m.npz"), "--peer", "dealer=127.0.0.1:1",
+        "--peer", "model-owner=127.0.0.1:2")
+    assert "the model owner holds only --model" in refused(
+        "party", "--role", "model-owner", "--model", str(tmp_path / "m.npz"), "--data", "taylor",
+        "--listen", "127.0.0.1:0", "--peer", "dealer=127.0.0.1:1")
+    assert "HOST:PORT" in refused("dealer", "--listen", "127.0.0.1:99999")
+    assert "NAME=HOST:PORT" in refused("party", "--role", "data-owner", "--peer", "stranger=127.0.0.1:1")
