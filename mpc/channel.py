@@ -22,7 +22,7 @@ from mpc.wire import (DEALER, HELLO_LIMIT, MessageType, PeerError, ProtocolError
 
 __all__ = ["Channel", "Identity", "dial", "accept", "REQUEST_LIMIT", "PUBLIC_LIMIT"]
 
-REQUEST_LIMIT = 1 << 20  # a dealer request (JSON: a call, its shapes, the masks released)
+REQUEST_LIMIT = 1 << 23  # a dealer request (JSON: a call, its shapes, the masks released since the last one)
 PUBLIC_LIMIT = 1 << 20   # an announced public value
 
 
