@@ -1,8 +1,9 @@
-"""``approx secure eval``: a registry polynomial evaluated on secret shares."""
+"""``approx secure eval``: a registry polynomial evaluated on secret shares; the options every secure command shares."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import click
@@ -11,10 +12,121 @@ import numpy as np
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
 
+MAX_RANDOM = 10_000_000
+MAX_SECONDS = 7 * 24 * 3600.0
+
 
 @approx.group("secure")
 def secure():
     """Secure (secret-shared) evaluation with addition and multiplication gates."""
+
+
+class Bounded(click.ParamType):
+    """A finite number in (low, high], e.g. seconds or a probability."""
+
+    def __init__(self, name: str, low: float, high: float, what: str):
+        self.name, self.low, self.high, self.what = name, low, high, what
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not self.low < number <= self.high:
+            self.fail(f"{value!r} is not {self.what}", param, ctx)
+        return number
+
+
+SECONDS = Bounded("seconds", 0.0, MAX_SECONDS, f"a number of seconds above 0 and at most {MAX_SECONDS:g} (a week)")
+PROBABILITY = Bounded("probability", 0.0, 1.0, "a probability above 0 and at most 1")
+
+
+def timeout_option(fn):
+    """--timeout: seconds for the set-up and for any one message."""
+    return click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
+                        help="Seconds for the whole set-up, and for any one message afterwards (tcp).")(fn)
+
+
+allow_out_of_range_option = click.option(
+    "--allow-out-of-range", is_flag=True,
+    help="Run even if the public bounds let a pre-activation leave its polynomial's interval (a loud warning "
+         "instead of a refusal).")
+
+
+def safety_options(fn):
+    """--frac-bits and --max-failure-probability."""
+    fn = click.option("--max-failure-probability", "budget", type=PROBABILITY, default=2.0**-20,
+                      show_default="2^-20",
+                      help="Largest accepted bound on the probability that any 2-party truncation of the run "
+                           "fails; a run above it is refused.")(fn)
+    return click.option("--frac-bits", type=click.IntRange(1, 30), default=None,
+                        help="Fixed-point fractional bits f in Z_2^64 [default: the largest up to 16 whose "
+                             "truncation-failure bound fits --max-failure-probability].")(fn)
+
+
+def tls_options(fn):
+    """--tls-cert, --tls-key and --tls-ca."""
+    for flag, what in (("--tls-ca", "certificate authority"), ("--tls-key", "private key"),
+                       ("--tls-cert", "certificate")):
+        fn = click.option(flag, type=click.Path(exists=True, dir_okay=False),
+                          help=f"TLS {what} (PEM); give all three for mutual TLS. The certificate names this "
+                               "process's role (party-0, party-1, dealer) as CN or DNS SAN; for every role on one "
+                               "host, one certificate naming them all.")(fn)
+    return fn
+
+
+def tls_config(cert, key, ca, transport: str = "tcp"):
+    """A TlsConfig from the three options, None if none is given.
+
+    Raises
+    ------
+    click.UsageError
+        If only some are given, or any is given for an in-process run.
+    """
+    from mpc.handshake import TlsConfig
+
+    given = [v for v in (cert, key, ca) if v]
+    if not given:
+        return None
+    if transport != "tcp":
+        raise click.UsageError("--tls-cert, --tls-key and --tls-ca apply to --transport tcp; in process nothing "
+                               "travels over a network")
+    if len(given) != 3:
+        raise click.UsageError("TLS needs --tls-cert, --tls-key and --tls-ca together")
+    return TlsConfig(cert, key, ca)
+
+
+def warn_out_of_range(out_of_range: dict, activations: dict) -> None:
+    """The loud warning of --allow-out-of-range, on stderr."""
+    for name, bound in out_of_range.items():
+        lo, hi = activations[name]
+        click.echo(f"approx: WARNING: the public bounds let the input of {name} reach +-{bound:.3g}, outside its "
+                   f"interval [{lo:g}, {hi:g}]; where it leaves it the results can be wrong "
+                   "(--allow-out-of-range)", err=True)
+
+
+def load_inputs(path: str) -> np.ndarray:
+    """Real inputs from a .npy file, flattened to float64.
+
+    Raises
+    ------
+    ApproxError
+        If the file is not a .npy array (a text file, a pickle), or holds complex, boolean or non-numeric values.
+    """
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY" and magic[:2] != b"PK":
+        raise ApproxError(f"{path} is not a .npy file (numpy.save writes one); convert a text file with "
+                          "numpy.save(path, numpy.loadtxt(text_file))")
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError or pickle errors by file content
+        raise ApproxError(f"cannot read {path} as a .npy array ({type(exc).__name__}: {exc}); save the inputs "
+                          "with numpy.save") from None
+    if not isinstance(raw, np.ndarray) or raw.dtype.kind not in "iuf":
+        kind = "an archive" if not isinstance(raw, np.ndarray) else f"{raw.dtype} values"
+        raise ApproxError(f"{path} holds {kind}; --input needs a .npy array of real numbers (integers or floats)")
+    return raw.astype(np.float64).ravel()
 
 
 def eval_program(session, name: str, registry, x: np.ndarray, magnitude: float) -> dict:
@@ -32,46 +144,38 @@ def eval_program(session, name: str, registry, x: np.ndarray, magnitude: float) 
     return {"values": y.reveal(to=0), "bound": y.error, "online_seconds": online, "stats": stats}
 
 
-def tls_options(fn):
-    """--tls-cert, --tls-key and --tls-ca."""
-    for flag, what in (("--tls-ca", "certificate authority"), ("--tls-key", "private key"),
-                       ("--tls-cert", "certificate")):
-        fn = click.option(flag, type=click.Path(exists=True, dir_okay=False),
-                          help=f"TLS {what} (PEM) for --transport tcp; give all three for mutual TLS.")(fn)
-    return fn
+def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget: float):
+    """Plan ``approx secure eval`` from public facts: one input is the probe (:func:`mpc.planning.plan`)."""
+    from mpc.planning import plan
+    from mpc.polynomial import evaluate
+    from mpc.tensor import Session
 
+    def probe(f):
+        session = Session(parties, f)
+        evaluate(session.share(np.zeros(1), magnitude=magnitude), act)
+        return session
 
-def tls_config(cert, key, ca):
-    """A TlsConfig from the three options, None if none is given."""
-    from mpc.tcp import TlsConfig
-
-    given = [v for v in (cert, key, ca) if v]
-    if not given:
-        return None
-    if len(given) != 3:
-        raise click.UsageError("TLS needs --tls-cert, --tls-key and --tls-ca together")
-    return TlsConfig(cert, key, ca)
+    return plan(probe, count, frac_bits, budget)
 
 
 @secure.command("eval")
 @click.option("--activation", "name", required=True, help="Registry name of a fitted polynomial.")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False),
               help="Input values (.npy), inside the polynomial's interval.")
-@click.option("--random", "count", type=click.IntRange(1), default=None,
+@click.option("--random", "count", type=click.IntRange(1, MAX_RANDOM), default=None,
               help="Instead of --input: N uniform random inputs over the interval [default: 10000].")
-@click.option("--parties", type=click.IntRange(2), default=2, show_default=True)
-@click.option("--frac-bits", type=click.IntRange(1, 30), default=16, show_default=True,
-              help="Fixed-point fractional bits f in Z_2^64.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the random inputs (not the shares).")
+@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True)
+@safety_options
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seeds the random inputs (not the shares).")
 @click.option("--transport", type=click.Choice(["inprocess", "tcp"]), default="inprocess", show_default=True,
               help="tcp: every party and the dealer a process of its own, talking TCP on 127.0.0.1.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
-              help="Seconds to wait for a peer (tcp).")
+@timeout_option
 @tls_options
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, timeout, tls_cert, tls_key, tls_ca,
-                registry, as_json):
+def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, transport, timeout,
+                tls_cert, tls_key, tls_ca, registry, as_json):
     """Evaluate the polynomial NAME on secret shares and compare with plaintext."""
     import approx as lib
     from approx.targets import get_target
@@ -79,6 +183,7 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
 
     if input_path is not None and count is not None:
         raise click.UsageError("give --input or --random, not both")
+    tls = tls_config(tls_cert, tls_key, tls_ca, transport)
     act = lib.get(name, registry=registry)
     if not isinstance(act, lib.PolynomialActivation):
         raise ApproxError(f"{name} is not a polynomial and has no secure evaluation; fit one with "
@@ -86,30 +191,30 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
                           "--degree 3 and pass its registry name")
     lo, hi = act.interval
     if input_path is not None:
-        try:
-            x = np.asarray(np.load(input_path), dtype=np.float64).ravel()
-        except (OSError, ValueError) as exc:
-            raise ApproxError(f"cannot read {input_path} as a .npy array: {exc}") from None
+        x = load_inputs(input_path)
         if x.size == 0 or not np.all(np.isfinite(x)) or x.min() < lo or x.max() > hi:
             raise ApproxError(f"inputs must be finite and inside the interval [{lo:g}, {hi:g}] of {name}, "
                               "where its error bound holds")
     else:
         x = np.random.default_rng(seed).uniform(lo, hi, count or 10000)
-    out = run(eval_program, parties, transport=transport, frac_bits=frac_bits, timeout=timeout,
-              tls=tls_config(tls_cert, tls_key, tls_ca),
-              args=(name, None if registry is None else str(registry), x, max(abs(lo), abs(hi))))[0]["value"]
+    magnitude = max(abs(lo), abs(hi))
+    planned = plan_eval(act, parties, x.size, magnitude, frac_bits, budget)
+    out = run(eval_program, parties, transport=transport, frac_bits=planned.frac_bits, timeout=timeout, tls=tls,
+              args=(name, None if registry is None else str(registry), x, magnitude),
+              params={"activation": act.approximation.to_dict(), "inputs": int(x.size)},
+              session_options={"failure_budget": budget})[0]["value"]
     stats, secure_values, online = out["stats"], out["values"], out["online_seconds"]
     plain = act(x)
     exact = get_target(act.approximation.func).np(x)
     result = {
-        "activation": name, "inputs": int(x.size), "parties": parties, "frac_bits": frac_bits,
+        "activation": name, "inputs": int(x.size), "parties": parties, "frac_bits": planned.frac_bits,
         "max_error_vs_polynomial": float(np.max(np.abs(secure_values - plain))),
         "max_error_vs_function": float(np.max(np.abs(secure_values - exact))),
         "transport": transport, "fixed_point_bound": out["bound"],
         "end_to_end_bound": out["bound"] + act.approximation.errors.error_bound,
         "rounds": stats["rounds"], "floor_rounds": stats["floor_rounds"], "bytes_per_party": stats["bytes_per_party"],
         "floor_bytes_per_party": stats["floor_bytes_per_party"],
-        "truncation_failure_bound": stats["truncation_failure_bound"],
+        "truncation_failure_bound": stats["truncation_failure_bound"], "max_failure_probability": budget,
         "multiplications": stats["multiplications"], "triples": stats["triples"],
         "offline_bytes": stats["offline_bytes"], "offline_seconds": stats["offline_seconds"],
         "online_seconds": online,
@@ -118,7 +223,7 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
         click.echo(json.dumps(result))
         return
     click.echo(f"{name} on {x.size} secret-shared inputs, {parties} parties ({transport}), "
-               f"{frac_bits} fractional bits")
+               f"{planned.frac_bits} fractional bits")
     click.echo(f"  max |secure - polynomial|  {result['max_error_vs_polynomial']:.3e}"
                f"   (bound {result['fixed_point_bound']:.3e})")
     click.echo(f"  max |secure - {act.approximation.func}|{'':<{max(0, 9 - len(act.approximation.func))}}"
@@ -126,9 +231,6 @@ def secure_eval(name, input_path, count, parties, frac_bits, seed, transport, ti
     click.echo(f"  {stats['rounds']} rounds (floor {stats['floor_rounds']}), {stats['bytes_per_party']} bytes sent "
                f"per party (floor {stats['floor_bytes_per_party']}), {stats['multiplications']} multiplications; "
                f"offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.3f} s; online {online:.3f} s")
-    if stats["truncation_failure_bound"] > 1e-3:
-        click.echo(f"  warning: a local truncation may have failed with probability up to "
-                   f"{stats['truncation_failure_bound']:.1e}; lower --frac-bits or use fewer inputs")
-    elif stats["truncation_failure_bound"]:
+    if parties == 2:
         click.echo(f"  local truncations fail with probability below {stats['truncation_failure_bound']:.1e} "
-                   "(SecureML)")
+                   f"(SecureML; budget {budget:.1e})")

@@ -17,7 +17,11 @@ are public functions of the circuit.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+
+from mpc.wire import ProtocolError
 
 __all__ = ["Communicator", "InProcessCommunicator"]
 
@@ -77,6 +81,34 @@ class Communicator:
             self.bytes_sent[k] += 0 if k == party else 8 * elements
         out = self._exchange([share], party)
         return None if out is None else out[0]
+
+    def announce(self, owner: int, value=None):
+        """A public value that ``owner`` holds (JSON: numbers, texts, lists, dicts), made known to every party.
+
+        For set-up information that is public anyway (a model's configuration and
+        activations, weight bounds, input shapes); not counted as a round.
+
+        Returns
+        -------
+        The value, as JSON gives it back (tuples become lists), in every process.
+
+        Raises
+        ------
+        ValueError
+            In the owner's process, if the value is not JSON (or not finite).
+        mpc.wire.ProtocolError
+            In the other processes, if what arrives is not JSON.
+        """
+        mine = self.position(owner) is not None
+        payload = json.dumps(value, allow_nan=False).encode() if mine else None
+        received = self._announce(owner, payload)
+        try:
+            return json.loads(received)
+        except (ValueError, RecursionError):
+            raise ProtocolError(f"party {owner} announced a public value that is not valid JSON") from None
+
+    def _announce(self, owner: int, payload: bytes | None) -> bytes:
+        return payload
 
     def add_on_first_party(self, shares: np.ndarray, public: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Shares of secret + public: party 0 adds ``public`` to its share (in place when ``out is shares``)."""

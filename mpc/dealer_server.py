@@ -1,13 +1,19 @@
 """The dealer as a process of its own: seeds for every party, derived shares for the last one.
 
-:func:`serve` accepts the n parties (each introduces itself with HELLO),
-sends each the seed they share, then answers the last party's REQUESTs, each
-naming one :class:`~mpc.provider.TrustedThirdParty` call, with that party's
-derived shares (a mask needs no answer: the dealer only draws it in step),
-until the last party says BYE.  Each request also names the masks released
-since the previous one, which the dealer then forgets, so that its memory
-follows the tensors the parties hold.  The other parties expand
-their shares from their seeds and never hear from the dealer again.
+:func:`serve` accepts the n parties (each introduces itself with HELLO and
+gets the dealer's HELLO back, :mod:`mpc.handshake`), sends each the seed they
+share, then answers the last party's REQUESTs, each naming one
+:class:`~mpc.provider.TrustedThirdParty` call, with that party's derived
+shares (a mask needs no answer: the dealer only draws it in step), until the
+last party says BYE.  Each request also names the masks released since the
+previous one, which the dealer then forgets, so that its memory follows the
+tensors the parties hold.  The other parties expand their shares from their
+seeds and never hear from the dealer again.
+
+A request is checked before it is served: a known call, integer arguments,
+shapes of at most ``MAX_ELEMENTS`` elements, fractional bits the encoding
+allows, masks the dealer drew; anything else is a protocol error that the
+dealer reports to every party before it stops.
 """
 
 from __future__ import annotations
@@ -18,12 +24,37 @@ import time
 
 import numpy as np
 
+from mpc.channel import REQUEST_LIMIT, Identity, accept
 from mpc.csprng import CSPRNG, protocol_seed
+from mpc.handshake import TlsConfig, check_addresses, describe
 from mpc.provider import CALLS, TrustedThirdParty
-from mpc.tcp import Channel, TlsConfig, accept
 from mpc.wire import DEALER, MessageType, ProtocolError, TransportError
 
-__all__ = ["serve"]
+__all__ = ["serve", "MAX_ELEMENTS"]
+
+MAX_ELEMENTS = 1 << 27  # ring elements of one requested shape (1 GiB of uint64)
+
+
+def _shape(value) -> list:
+    if not isinstance(value, list) or len(value) > 32 or not all(type(v) is int and 0 <= v for v in value):
+        raise ValueError(f"{value!r} is not a shape")
+    if int(np.prod(value, dtype=object)) > MAX_ELEMENTS:
+        raise ValueError(f"a shape of more than {MAX_ELEMENTS} elements")
+    return value
+
+
+def _checked(kind: str, args) -> list:
+    """The arguments of a dealer call, refused unless of the types and sizes the parties send."""
+    if kind == "mask" and len(args) == 1:
+        return [_shape(args[0])]
+    if kind == "truncation" and len(args) == 2 and type(args[1]) is int and 0 <= args[1] <= 52:
+        return [_shape(args[0]), args[1]]
+    if kind == "products" and len(args) == 1 and isinstance(args[0], list) and len(args[0]) <= 1 << 16:
+        requests = args[0]
+        if all(isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and type(r[1]) is int
+               and type(r[2]) is int for r in requests):
+            return [requests]
+    raise ValueError(f"bad arguments for {kind}")
 
 
 def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray | None:
@@ -35,13 +66,16 @@ def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray
     """
     try:
         request = json.loads(payload)
+        if not isinstance(request, dict) or set(request) != {"kind", "args", "release"}:
+            raise ValueError("fields")
         kind, args, released = request["kind"], request["args"], request["release"]
         if kind not in CALLS or not isinstance(args, list) or not isinstance(released, list):
             raise ValueError(kind)
+        args = _checked(kind, args)
         for ident in released:
             del live[ident]
         correlation = getattr(dealer, kind)(*args)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise ProtocolError(f"the last party sent a request the dealer cannot serve ({exc!r}); requests name "
                             f"one of {', '.join(CALLS)} with its arguments and the live masks to release") from None
     if kind == "mask":
@@ -52,7 +86,8 @@ def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray
 
 
 def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: TlsConfig | None = None,
-          seed: bytes | None = None, session: str = "") -> dict:
+          seed: bytes | None = None, session: str = "", params: dict | None = None,
+          insecure: bool = False) -> dict:
     """Deal for one computation of ``parties`` parties on ``listener`` (a bound, listening socket).
 
     Parameters
@@ -60,12 +95,17 @@ def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: 
     listener : socket.socket
     parties : int
     timeout : float
-        Seconds to wait for the parties to connect, and for each request.
+        Seconds for the whole set-up (the parties connecting), and for each request.
     tls : TlsConfig, optional
+        Without it, ``listener`` must be on a loopback address unless ``insecure``.
     seed : bytes, optional
-        Master seed of a reproducible run (the parties must get the same).
+        Master seed of a reproducible run (tests on loopback only; the parties must get the same).
     session : str
         Identifies the computation.
+    params : dict, optional
+        Public parameters the dealer knows; a party that has others for them is refused.
+    insecure : bool
+        Allow plaintext TCP on a non-loopback address.
 
     Returns
     -------
@@ -76,21 +116,27 @@ def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: 
     Raises
     ------
     TransportError
-        If a party does not connect in time, is unknown, disconnects or fails.
+        If a party does not connect in time, is unknown or refused, disconnects or fails.
     """
+    try:
+        check_addresses([listener.getsockname()[0]], tls, insecure, seed)
+    except TransportError:
+        listener.close()
+        raise
     dealer = TrustedThirdParty(parties, [protocol_seed(seed, f"dealer-party-{k}") for k in range(parties)],
                                CSPRNG(protocol_seed(seed, "dealer")))
+    me = Identity(DEALER, parties, session, {name: describe(v) for name, v in (params or {}).items()})
     deadline = time.monotonic() + timeout
     channels: dict = {}
     try:
         while len(channels) < parties:
-            party, sock = accept(listener, deadline, tls, parties, session, set(range(parties)) - set(channels),
-                                 DEALER)
-            channels[party] = Channel(sock, DEALER, party, timeout)
-            channels[party].send(MessageType.SEED, dealer.seeds[party])
+            channel = accept(listener, me, set(range(parties)) - set(channels), channels, deadline, timeout, tls,
+                             watch=list(channels.values()))
+            channels[channel.peer] = channel
+            channel.send(MessageType.SEED, dealer.seeds[channel.peer])
         last, live = channels[parties - 1], {}
         while True:
-            kind, payload = last.receive()
+            kind, payload = last.receive(REQUEST_LIMIT)
             if kind == MessageType.BYE:
                 break
             if kind != MessageType.REQUEST:

@@ -1,10 +1,13 @@
-"""Run one SPMD program as a secure computation: in process, or as real party processes over TCP.
+"""Run one SPMD program as a secure computation: in process, or as real party processes over TCP on this host.
 
 A program is a module-level function ``program(session, *args)`` written
 against :class:`mpc.tensor.Session` only (share with an ``owner``, gates,
 ``reveal``): the same code then runs with all parties in one process, or in
 each of n party processes that talk TCP on this machine, beside a dealer
 process (CrypTen's ``crypten.mpc.run_multiprocess`` plays the same role).
+Each process is a :func:`mpc.party.run_party` or :func:`mpc.party.run_dealer`,
+as on separate hosts; the children ignore Ctrl-C (the launcher stops them) and
+stop when the launcher dies (:func:`mpc.party.watch_parent`).
 """
 
 from __future__ import annotations
@@ -12,45 +15,39 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import secrets
-import socket
+import signal
 import time
-import traceback
 
 from mpc.wire import DEALER, TransportError, peer_name
 
 __all__ = ["run"]
 
 
-def _role(conn, role: int, parties: int, program, args, frac_bits, seed, timeout, tls, host, session) -> None:
+def _role(conn, role: int, parties: int, program, args, options: dict) -> None:
     """A child process: the dealer or one party."""
-    from mpc import dealer_server, tcp
+    from mpc.party import failure_text, listen_on, run_dealer, run_party, watch_parent
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the launcher handles it
+    watch_parent()
     try:
-        listener = socket.create_server((host, 0))
+        listener = listen_on((options["host"], 0))
         conn.send(("port", listener.getsockname()[1]))
         addresses, dealer_address = conn.recv()
+        common = {key: options[key] for key in ("timeout", "tls", "seed", "session", "params")}
         if role == DEALER:
-            conn.send(("ok", dealer_server.serve(listener, parties, timeout=timeout, tls=tls, seed=seed,
-                                                 session=session)))
+            conn.send(("ok", run_dealer(parties, listener=listener, **{k: v for k, v in common.items()
+                                                                          if k != "params"})))
             return
-        party_session = tcp.connect(role, parties, addresses, dealer_address, frac_bits=frac_bits, timeout=timeout,
-                                    tls=tls, seed=seed, session=session, listener=listener)
-        try:
-            value = program(party_session, *args)
-        except BaseException as exc:
-            party_session.comm.abort(str(exc) if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}")
-            raise
-        party_session.close()
-        conn.send(("ok", {"value": value, "stats": party_session.stats(),
-                          "wire_bytes": party_session.comm.wire_bytes}))
-    except TransportError as exc:
-        conn.send(("error", str(exc)))
+        conn.send(("ok", run_party(program, role, parties, peers=dict(enumerate(addresses)), dealer=dealer_address,
+                                   listener=listener, args=args, frac_bits=options["frac_bits"],
+                                   session_options=options["session_options"], **common)))
     except Exception as exc:  # reported to the launcher, which raises it with the party's name
-        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+        conn.send(("error", failure_text(exc)))
 
 
 def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple = (), frac_bits: int = 16,
-        seed: bytes | None = None, timeout: float = 60.0, tls=None, host: str = "127.0.0.1") -> list:
+        seed: bytes | None = None, timeout: float = 60.0, tls=None, host: str = "127.0.0.1",
+        params: dict | None = None, session_options: dict | None = None) -> list:
     """Run ``program(session, *args)`` as a secure computation of ``parties`` parties.
 
     Parameters
@@ -65,11 +62,17 @@ def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple 
     seed : bytes, optional
         Master seed: the same seed gives the same shares on both transports.
     timeout : float
-        Seconds for connecting and for any one message (TCP).
-    tls : mpc.tcp.TlsConfig, optional
-        Used by every party and the dealer (one certificate for all, for a run on one machine).
+        Seconds for the set-up and for any one message (TCP).
+    tls : mpc.handshake.TlsConfig, optional
+        Used by every party and the dealer: for a run on one machine, one
+        certificate that names every role (``party-0``, ..., ``dealer``).
     host : str
         Loopback address the processes listen on (TCP).
+    params : dict, optional
+        Public parameters the parties check at set-up (TCP); the program's name and the fractional
+        bits are always among them.
+    session_options : dict, optional
+        Keyword arguments of :class:`mpc.tensor.Session` (``failure_budget``, ``allow_out_of_range``).
 
     Returns
     -------
@@ -86,31 +89,41 @@ def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple 
     from mpc.tensor import Session
 
     if transport == "inprocess":
-        session = Session(parties, frac_bits, seed=seed)
+        if tls is not None:
+            raise TransportError("TLS certificates apply to --transport tcp; in process nothing travels")
+        session = Session(parties, frac_bits, seed=seed, **(session_options or {}))
         return [{"value": program(session, *args), "stats": session.stats(), "wire_bytes": None}]
     if transport != "tcp":
         raise ValueError(f"unknown transport {transport!r}: choose inprocess or tcp")
     ctx = multiprocessing.get_context("spawn")
     roles = [DEALER, *range(parties)]
-    session_id = secrets.token_hex(8)
+    options = {"host": host, "timeout": timeout, "tls": tls, "seed": seed, "session": secrets.token_hex(8),
+               "frac_bits": frac_bits, "session_options": session_options,
+               "params": {"program": f"{program.__module__}.{program.__qualname__}", **(params or {})}}
     pipes, processes = {}, {}
-    for role in roles:
-        parent, child = ctx.Pipe()
-        processes[role] = ctx.Process(target=_role, daemon=True, name=f"approx-mpc-{peer_name(role)}",
-                                      args=(child, role, parties, program, args, frac_bits, seed, timeout, tls,
-                                            host, session_id))
-        processes[role].start()
-        pipes[role] = parent
     try:
+        for role in roles:
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_role, daemon=True, name=f"approx-mpc-{peer_name(role)}",
+                                  args=(child, role, parties, program, args, options))
+            process.start()
+            processes[role], pipes[role] = process, parent
         ports = {}
         for role in roles:
             if not pipes[role].poll(timeout + 30.0):
                 raise TransportError(f"{peer_name(role)} did not start within {timeout + 30.0:g} s")
-            ports[role] = pipes[role].recv()[1]
+            kind, value = pipes[role].recv()
+            if kind != "port":
+                raise TransportError(f"{peer_name(role)} could not start: {value}")
+            ports[role] = value
         addresses = [(host, ports[k]) for k in range(parties)]
         for role in roles:
             pipes[role].send((addresses, (host, ports[DEALER])))
         outcomes = _collect(pipes, processes, timeout)
+    except BaseException:
+        for process in processes.values():  # Ctrl-C or a failed start: stop every child now
+            process.kill()
+        raise
     finally:
         for process in processes.values():
             process.join(5.0)

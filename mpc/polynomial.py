@@ -28,6 +28,7 @@ import numpy as np
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
 from mpc.beaver import compute
+from mpc.encoder import EncodingError
 from mpc.tensor import SharedTensor, concatenate
 from mpc.truncation import truncate
 
@@ -82,6 +83,22 @@ def evaluate(x: SharedTensor, activation: PolynomialActivation) -> SharedTensor:
     return evaluate_many([(x, activation)])[0]
 
 
+def _check_inside(pairs: list) -> None:
+    """Refuse (or record) inputs whose public magnitude bound reaches outside their polynomial's interval."""
+    for x, activation in pairs:
+        lo, hi = activation.interval
+        if -x.magnitude >= lo and x.magnitude <= hi:
+            continue
+        session = x.session
+        name = activation.name
+        session.out_of_range[name] = max(session.out_of_range.get(name, 0.0), x.magnitude)
+        if not session.allow_out_of_range:
+            raise EncodingError(f"the public bounds let the input of {name} reach +-{x.magnitude:.3g}, outside its "
+                                f"interval [{lo:g}, {hi:g}] where the polynomial approximates and its bounds hold; "
+                                "fit it on a wider interval, publish tighter bounds, or accept the risk with "
+                                "--allow-out-of-range")
+
+
 def evaluate_many(pairs: list, inside: bool = False) -> list:
     """Several polynomials, each on its own tensor, with their powers computed together.
 
@@ -109,11 +126,16 @@ def evaluate_many(pairs: list, inside: bool = False) -> list:
     ------
     ApproxError
         If an activation is not a polynomial.
+    EncodingError
+        With ``inside``, if a tensor's public bound allows values outside its interval, unless the
+        session allows it (``allow_out_of_range``: then recorded in ``session.out_of_range``).
     """
     for _, activation in pairs:
         if not isinstance(activation, PolynomialActivation):
             raise ApproxError(f"{activation.name} is not a polynomial: fit one with approx fit "
                               f"(e.g. approx fit --func sigmoid --degree 3) and use its registry name")
+    if inside:
+        _check_inside(pairs)
     ts = []
     for x, activation in pairs:
         t = x.mul_public(activation.scale)

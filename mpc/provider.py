@@ -8,13 +8,13 @@ The dealer hands out correlated randomness, each piece to be used exactly once:
 * products of masks: c = a b (elementwise) or C = A B (matrix), for Beaver's
   multiplication (Beaver, CRYPTO 1991; matrices: Mohassel & Zhang, SecureML
   2017) -- a triple (a, b, c) is two masks and their product;
-* truncation pairs (r, r >> f) for n > 2 parties (for 2 parties truncation is local).
+* truncation triples (r, (r mod 2^63) >> f, r >> 63) for n > 2 parties (for 2 parties truncation is local).
 
 As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
 the dealer shares one 16-byte seed with each party, and every party expands
 its shares from an AES-CTR stream of that seed.  A mask is whatever the n
 streams sum to (the dealer keeps its value, by id); of each derived value
-(c, C, r, r >> f) the parties 0..n-2 expand their shares too, and only the
+(c, C, (r mod 2^63) >> f, r >> 63) the parties 0..n-2 expand their shares too, and only the
 last party's share, c - sum of the others, is computed by the dealer and sent to it.  So
 the offline traffic is one ring element per derived element, to one party
 (``offline_bytes``), and the dealer never talks to the others after the seeds.
@@ -210,16 +210,20 @@ class Provider:
         return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
                            lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
 
-    def truncation(self, shape, frac_bits: int, mask_bits: int = 62) -> Correlation:
-        """Shares of r uniform in [0, 2^mask_bits) and of r >> frac_bits (both derived)."""
+    def truncation(self, shape, frac_bits: int) -> Correlation:
+        """Shares of r uniform in Z_2^64, of (r mod 2^63) >> frac_bits and of r's top bit r >> 63.
+
+        r is random (every party expands its share); the other two are derived.
+        See :func:`mpc.truncation.truncate` (Escudero et al., CRYPTO 2020).
+        """
         shape = tuple(shape)
+        low = np.uint64((1 << 63) - 1)
 
-        def derive(_, rng):
-            r = rng.ring(shape) >> np.uint64(64 - mask_bits)
-            return [r, r >> np.uint64(frac_bits)]
+        def derive(randoms, _):
+            r = randoms[0]
+            return [(r & low) >> np.uint64(frac_bits), r >> np.uint64(63)]
 
-        return self._timed("truncation", ("truncation", [list(shape), frac_bits, mask_bits]), [], [shape, shape],
-                           derive)
+        return self._timed("truncation", ("truncation", [list(shape), frac_bits]), [shape], [shape, shape], derive)
 
     def _timed(self, kind, call, random_shapes, derived_shapes, derive) -> Correlation:
         start = time.perf_counter()

@@ -48,6 +48,16 @@ class Session:
     comm, provider, zeros : optional
         A party's communicator, dealer side and zero sharing (see
         :func:`mpc.tcp.connect`); default: all n parties in this process.
+    failure_budget : float or None
+        Most truncation-failure probability a 2-party run may accumulate; a gate
+        that would pass it raises :class:`~mpc.encoder.EncodingError` before it
+        runs.  None (default): no limit, the bound is only reported; the ``approx``
+        commands plan every run against ``mpc.truncation.FAILURE_BUDGET`` (2^-20)
+        and refuse it beforehand (:mod:`mpc.planning`).
+    allow_out_of_range : bool
+        Let :func:`mpc.polynomial.evaluate_many` (``inside=True``) go on when the
+        public bounds allow an input outside its polynomial's interval, recording
+        it in ``out_of_range`` instead of raising.
 
     Attributes
     ----------
@@ -58,11 +68,16 @@ class Session:
     depth : int
         Openings on the critical path of the circuit so far: the fewest rounds
         it can take (truncation and the other gates being local for 2 parties).
+    truncation_failure_bound : float
+        Bound on the probability that any 2-party truncation so far failed.
+    out_of_range : dict of str -> float
+        Activation name -> largest public bound on its input seen outside its interval.
     """
 
     def __init__(self, parties: int = 2, frac_bits: int = 16, seed: bytes | None = None,
                  comm: Communicator | None = None, provider: Provider | None = None,
-                 zeros: ZeroSharing | None = None):
+                 zeros: ZeroSharing | None = None, failure_budget: float | None = None,
+                 allow_out_of_range: bool = False):
         if comm is None:
             comm = InProcessCommunicator(parties)
             provider = TrustedThirdParty(parties, [protocol_seed(seed, f"dealer-party-{k}") for k in range(parties)],
@@ -75,6 +90,21 @@ class Session:
         self.floor_bytes = 0
         self.depth = 0
         self.truncation_failure_bound = 0.0
+        self.failure_budget, self.allow_out_of_range = failure_budget, allow_out_of_range
+        self.out_of_range: dict = {}
+        self.started = False  # anything shared yet
+
+    def set_frac_bits(self, frac_bits: int) -> None:
+        """Change the fixed-point fractional bits before anything is shared (e.g. once a run is planned).
+
+        Raises
+        ------
+        RuntimeError
+            If a gate ran already.
+        """
+        if self.started:
+            raise RuntimeError("the fractional bits can only change before the computation starts")
+        self.encoder = FixedPointEncoder(frac_bits)
 
     @property
     def ulp(self) -> float:
@@ -130,6 +160,7 @@ class Session:
             magnitude = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
         elif shape is None or magnitude is None:
             raise ValueError(f"party {owner} owns this input: the other parties must give its shape and magnitude")
+        self.started = True
         shares = self.zeros.zero(shape)
         if position is not None:
             shares[position] += self.encoder.encode(x)

@@ -1,13 +1,26 @@
-"""Truncation after fixed-point products: shares of x 2^2f back to x 2^f.
+"""Truncation after fixed-point products: shares of x 2^2f back to x 2^f, refused where it could go wrong.
+
+Every product is checked first: |x| 2^2f must stay below 2^62 (else its
+encoding wraps and decodes to garbage), for any number of parties.
 
 * 2 parties: SecureML's local truncation (Mohassel & Zhang 2017, Theorem 1):
   party 0 shifts its share, party 1 shifts the negation of its share.  Exact up
   to one unit in the last place, except with probability at most
   |x| 2^2f / 2^63 per element, which is added up in
   ``Session.truncation_failure_bound`` (2^-31 per element at f = 16, |x| <= 1).
-* n > 2 parties: a dealer pair (r, r >> f): open x + 2^46 + r (r < 2^63, so no
-  wrap-around), shift publicly, subtract the shares of r >> f.  Needs
-  |x| 2^2f < 2^46; one round for every product truncated together.
+  A gate that would take the bound of the run past ``Session.failure_budget``
+  is refused before it runs; the commands plan a whole run against
+  ``FAILURE_BUDGET`` = 2^-20 before it starts (:mod:`mpc.planning`).
+* n > 2 parties: the dealer's triple ([r], [(r mod 2^63) >> f], [r >> 63]) with r
+  uniform in Z_2^64 (probabilistic truncation in Z_2^k of Escudero, Ghosh,
+  Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed
+  arithmetic-binary circuits", CRYPTO 2020): open c = x + 2^62 + r, which is
+  uniform whatever x is (perfect hiding: no statistical security parameter, where
+  masking with r < 2^63 would give only 63 - 47 = 16 bits, and MP-SPDZ's
+  default is 40); with x' = x + 2^62 in [0, 2^63), the carry into bit 63 is
+  w = c_63 XOR r_63, linear in [r >> 63] because c is public, and
+  x' >> f = (c mod 2^63) >> f - [(r mod 2^63) >> f] + w 2^(63 - f), exact up to one
+  unit.  One round for every product truncated together; it never fails.
 """
 
 from __future__ import annotations
@@ -16,9 +29,15 @@ import numpy as np
 
 from mpc.encoder import EncodingError
 
-__all__ = ["truncate", "OFFSET_BITS"]
+__all__ = ["truncate", "RingOverflowError", "OFFSET_BITS", "FAILURE_BUDGET"]
 
-OFFSET_BITS = 46
+OFFSET_BITS = 62
+FAILURE_BUDGET = 2.0**-20
+_LOW = np.uint64((1 << 63) - 1)
+
+
+class RingOverflowError(EncodingError):
+    """A product that can reach 2^62 in the ring at these fractional bits (it would decode to garbage)."""
 
 
 def truncate(session, products: list, magnitudes: list) -> list:
@@ -39,29 +58,39 @@ def truncate(session, products: list, magnitudes: list) -> list:
     Raises
     ------
     EncodingError
-        If a product is too large for the n-party protocol at these fractional bits.
+        If a product can reach 2^62 at these fractional bits, or (2 parties) if the
+        truncation-failure bound of the run would pass ``session.failure_budget``.
     """
     s = session
     f = np.uint64(s.encoder.frac_bits)
     scale = 2.0 ** (2 * s.encoder.frac_bits)
+    worst = max(magnitudes)
+    if worst * scale >= 2.0**OFFSET_BITS:
+        raise RingOverflowError(f"a product bounded by {worst:g} can reach 2^{OFFSET_BITS} at {s.encoder.frac_bits} "
+                            f"fractional bits (it needs |x| 2^2f < 2^{OFFSET_BITS}); lower the fractional bits")
     if s.parties == 2:
+        added = sum(product[0].size * magnitude for product, magnitude in zip(products, magnitudes)) * scale / 2.0**63
+        bound = s.truncation_failure_bound + added
+        if s.failure_budget is not None and bound > s.failure_budget:
+            raise EncodingError(f"the 2-party truncation-failure bound of this run would reach {bound:.2g}, above "
+                                f"the budget {s.failure_budget:.2g}; lower the fractional bits")
+        s.truncation_failure_bound = bound
         out = []
-        for product, magnitude in zip(products, magnitudes):
-            s.truncation_failure_bound += product[0].size * magnitude * scale / 2.0**63
+        for product in products:
             shifted = np.empty_like(product)
             for i, party in enumerate(s.comm.local_parties):
                 shifted[i] = product[i] >> f if party == 0 else np.uint64(0) - ((np.uint64(0) - product[i]) >> f)
             out.append(shifted)
         return out
-    worst = max(magnitudes)
-    if worst * scale >= 2.0**OFFSET_BITS:
-        raise EncodingError(f"a product bounded by {worst:g} does not fit the {s.parties}-party truncation at "
-                            f"{s.encoder.frac_bits} fractional bits (it needs |x| 2^2f < 2^{OFFSET_BITS}); "
-                            "lower the fractional bits")
     flat = np.concatenate([p.reshape(p.shape[0], -1) for p in products], axis=1)
-    r, r_shifted = s.provider.truncation(flat.shape[1:], s.encoder.frac_bits, mask_bits=63).consume()
+    r, r_low, r_top = s.provider.truncation(flat.shape[1:], s.encoder.frac_bits).consume()
     offset = np.uint64(1) << np.uint64(OFFSET_BITS)
     (c,) = s.comm.open(s.comm.add_on_first_party(flat + r, offset))
-    flat = s.comm.add_on_first_party(np.uint64(0) - r_shifted, (c >> f) - (offset >> f))
+    c_top = c >> np.uint64(63)
+    carry_unit = np.uint64(1) << (np.uint64(63) - f)
+    sign = np.uint64(1) - (c_top << np.uint64(1))  # 1 - 2 c_63 in the ring: w = c_63 + r_63 (1 - 2 c_63)
+    flat = r_top * (sign * carry_unit) - r_low
+    public = ((c & _LOW) >> f) + c_top * carry_unit - (offset >> f)
+    flat = s.comm.add_on_first_party(flat, public)
     sizes = np.cumsum([int(np.prod(p.shape[1:], dtype=np.int64)) for p in products])[:-1]
     return [part.reshape(p.shape) for part, p in zip(np.split(flat, sizes, axis=1), products)]

@@ -65,6 +65,30 @@ def save_model(path, model, extra: dict | None = None) -> None:
         raise
 
 
+def _whole(value) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _checked_config(path, config_class, saved) -> dict:
+    """The saved configuration, refused unless every field is one of ``config_class``'s with a value of its type
+    (whole numbers at least 0 where the default is one, texts, lists)."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    if not isinstance(saved, dict) or not set(saved) <= set(fields):
+        raise ModelFileError(f"{path}: its metadata holds no {config_class.__name__} (fields "
+                             f"{', '.join(sorted(set(saved) - set(fields))) if isinstance(saved, dict) else 'none'})")
+    out = {}
+    for name, value in saved.items():
+        default = fields[name].default
+        ok = (type(value) is int and value >= 0 if type(default) is int
+              else isinstance(value, (int, float)) and not isinstance(value, bool) if isinstance(default, float)
+              else type(value) is type(default) if isinstance(default, (str, bool))
+              else isinstance(value, list) if isinstance(default, tuple) else True)
+        if not ok:
+            raise ModelFileError(f"{path}: its metadata gives {name} = {value!r}, not a value of the field's type")
+        out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
 def load_model(path, registry=None) -> tuple[object, dict]:
     """Read a model written by :func:`save_model`.
 
@@ -98,15 +122,25 @@ def load_model(path, registry=None) -> tuple[object, dict]:
         raise ModelFileError(f"{path} is not a model file written by approx train (format {meta.get('format')!r})")
     meta["model"] = kind
     model_class, config_class = MODELS[kind]
-    config = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+    config = _checked_config(path, config_class, meta.get("config"))
+    features = meta.get("features", {})
+    if not isinstance(features, dict) or not (features.get("window") is None or _whole(features["window"])) or \
+            not all(_whole(v) for v in features.get("lags", [])):
+        raise ModelFileError(f"{path}: its metadata names input features that are not a window and lags in steps")
     try:
         model = model_class(config_class(**config), registry=registry)
     except UnknownNameError as exc:
         raise ModelFileError(f"{path} was trained with an activation that is missing now: {exc}") from None
-    for role, saved in meta["activations"].items():
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFileError(f"{path}: its configuration cannot build a model ({exc})") from None
+    saved_activations = meta.get("activations")
+    if not isinstance(saved_activations, dict) or set(saved_activations) != set(model.activations()) or not all(
+            isinstance(v, dict) for v in saved_activations.values()):
+        raise ModelFileError(f"{path}: its metadata does not describe the model's activations")
+    for role, saved in saved_activations.items():
         now = model.activations()[role].describe()
         if saved.get("coefficients") != now.get("coefficients") or saved.get("interval") != now.get("interval"):
-            raise ModelFileError(f"the {role} activation {saved['name']!r} in the registry differs from the one "
+            raise ModelFileError(f"the {role} activation {saved.get('name')!r} in the registry differs from the one "
                                  f"{path} was trained with; restore it or retrain")
     params = model.params
     if set(arrays) != set(params) or any(arrays[k].shape != params[k].shape for k in params):

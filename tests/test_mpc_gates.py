@@ -142,9 +142,49 @@ def test_truncation_failure_is_bounded_and_large_products_refused():
     x * x
     # SecureML: |x| 2^2f / 2^63 per element, 1000 elements of |x| <= 1 + ulp
     assert s.stats()["truncation_failure_bound"] == pytest.approx(1000 * 2.0**48 / 2.0**63, rel=1e-3)
-    with pytest.raises(EncodingError, match="lower the fractional bits"):
-        s3 = Session(3, 24)
-        s3.share(np.ones(3)) * s3.share(np.ones(3))
+    budgeted = Session(2, 24, failure_budget=2.0**-20)  # 2^-20 is passed by the same product: refused before it runs
+    x = budgeted.share(np.full(1000, 0.9), magnitude=1.0)
+    with pytest.raises(EncodingError, match="truncation-failure bound of this run would reach"):
+        x * x
+    assert budgeted.stats()["truncation_failure_bound"] == 0.0 and budgeted.comm.rounds == 1
+    for parties in (2, 3):  # 1e5 * 1e5 at 16 bits is 2^65.2 in the ring: refused, not decoded as 1.41e9
+        s = Session(parties, 16)
+        with pytest.raises(EncodingError, match="lower the fractional bits"):
+            s.share(np.full(3, 1e5)) * s.share(np.full(3, 1e5))
+
+
+@given(st.integers(2, 30), st.floats(-1, 1), st.integers(0, 2**31))
+def test_three_party_truncation_is_exact_up_to_one_unit_up_to_the_ring_limit(frac_bits, value, seed):
+    # |x| 2^2f up to 2^60 (the 40-bit statistical mask of the old protocol refused all of this above 2^22)
+    s = Session(3, frac_bits, seed=seed.to_bytes(16, "little"))
+    x = s.share(np.full(4, value), magnitude=1.0)
+    y = s.share(np.full(4, 0.5), magnitude=1.0)
+    out = (x * y).reveal()
+    assert np.all(np.abs(out - value * 0.5) <= 3 * s.ulp)
+
+
+def test_three_party_truncation_opens_a_uniform_value():
+    # c = x + 2^62 + r with r uniform on Z_2^64: the opened c's top bits look the same for x = 0 and x = max
+    from mpc.communicator import InProcessCommunicator
+
+    seen = {}
+    for value in (0.0, 1.0):
+        s = Session(3, 30)
+        opened = []
+        original = InProcessCommunicator._exchange
+
+        def spy(self, shares, to, opened=opened):
+            out = original(self, shares, to)
+            opened.append(out[0])
+            return out
+
+        s.comm._exchange = spy.__get__(s.comm)
+        x = s.share(np.full(20000, value), magnitude=1.0)
+        x.square()
+        seen[value] = opened[-1] >> np.uint64(60)  # the truncation's opening, top 4 bits
+    for value, top in seen.items():
+        counts = np.bincount(top.astype(np.int64), minlength=16)
+        assert counts.min() > 20000 / 16 * 0.85, (value, counts)  # about uniform: no offset shows through
 
 
 def test_non_polynomial_is_refused():

@@ -1,0 +1,237 @@
+"""Secure inference as one SPMD program: the model owner's weights, the data owner's windows, nothing else shared.
+
+:func:`forecast_program` runs in every party's process, each given only what
+its owner holds (``model`` in the model owner's, ``data`` in the data
+owner's, neither in the others').  It
+
+1. announces the public parts (:meth:`Communicator.announce`): the model owner
+   the configuration, the activations with their coefficients and the weight
+   bounds; the data owner the windows' shape, their bound and the batch size --
+   each checked on arrival (:func:`public_model`, :func:`public_data`);
+2. plans the run from them, identically in every process (:func:`plan_forecast`):
+   the truncation-failure bound against the budget, products that could reach
+   2^62, pre-activations whose bounds leave their intervals -- refused before
+   any secret is shared;
+3. shares the weights and forecasts batch after batch; only the data owner
+   learns the forecasts.
+
+The local command (``approx secure infer``) and the per-role commands
+(``approx party``) both run this program.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from approx.activations import PolynomialActivation
+from approx.approximation import Approximation
+from mpc.forecaster import DATA_OWNER, MODEL_OWNER, SecureForecaster, check_activations, weight_bounds
+from mpc.planning import plan
+from mpc.tensor import Session
+from mpc.wire import ProtocolError
+
+__all__ = ["forecast_program", "describe_model", "public_model", "public_data", "plan_forecast", "ROLES",
+           "MAX_DEGREE"]
+
+ROLES = ("gate", "cell", "hidden", "output")
+MAX_DEGREE = 64
+_SIZES = ("input_size", "hidden_size", "dense_size")
+
+
+def describe_model(config: dict, activations: dict, weights: dict, features: dict) -> dict:
+    """The model owner's public announcement: configuration, activations (with coefficients), weight bounds,
+    and the input features the model reads (window length, lags) so that the data owner can build its windows.
+
+    Parameters
+    ----------
+    config : dict
+        The fields of the forecaster's configuration.
+    activations : dict of role -> approx.Activation
+    weights : dict of str -> ndarray
+    features : dict
+        ``window`` (steps per window) and ``lags`` (list of int), as the model was trained with.
+
+    Raises
+    ------
+    ApproxError
+        If an activation is not a polynomial (nor square / identity).
+    """
+    check_activations(activations)
+    described = {role: {"name": act.name, **({"approximation": act.approximation.to_dict()}
+                                              if isinstance(act, PolynomialActivation) else {})}
+                 for role, act in activations.items()}
+    keep = ("input_size", "hidden_size", "dense_size", "cell", "highway", "highway_features")
+    return {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if k in keep},
+            "activations": described, "bounds": weight_bounds(weights),
+            "features": {"window": features.get("window"), "lags": list(features.get("lags", []))}}
+
+
+def _bad(what: str):
+    return ProtocolError(f"the model owner announced {what}")
+
+
+def public_model(announced) -> tuple[dict, dict, dict, dict]:
+    """Check the model owner's announcement and rebuild (config, activations, bounds, features).
+
+    Raises
+    ------
+    ProtocolError
+        If a field is missing, of the wrong type or out of range, or an activation cannot be rebuilt.
+    """
+    import approx
+
+    if not isinstance(announced, dict) or set(announced) != {"config", "activations", "bounds", "features"}:
+        raise _bad("something other than a configuration, activations, bounds and features")
+    config, acts, bounds = announced["config"], announced["activations"], announced["bounds"]
+    features = announced["features"]
+    if not isinstance(features, dict) or set(features) != {"window", "lags"} or not (
+            features["window"] is None or type(features["window"]) is int and 1 <= features["window"] <= 1 << 14) \
+            or not isinstance(features["lags"], list) or not all(type(v) is int and 1 <= v <= 1 << 20
+                                                                  for v in features["lags"]):
+        raise _bad("input features other than a window length and lags")
+    if not isinstance(config, dict) or not all(type(config.get(k)) is int and 1 <= config[k] <= 1 << 14
+                                               for k in _SIZES):
+        raise _bad("a configuration without sizes from 1 to 16384")
+    if config.get("cell") not in ("standard", "linear"):
+        raise _bad("a cell other than standard or linear")
+    highway, columns = config.get("highway", 0), config.get("highway_features", [])
+    if type(highway) is not int or not 0 <= highway <= 1 << 14 or not isinstance(columns, list) or not all(
+            type(v) is int and 0 <= v < config["input_size"] for v in columns) or (highway and not columns):
+        raise _bad("a highway that does not fit the inputs")
+    shapes = SecureForecaster.shapes(config)
+    if not isinstance(bounds, dict) or set(bounds) != set(shapes) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e15 and math.isfinite(v)
+            for v in bounds.values()):
+        raise _bad(f"weight bounds that are not one positive number for each of {', '.join(shapes)}")
+    if not isinstance(acts, dict) or set(acts) != set(ROLES):
+        raise _bad(f"activations other than one for each of {', '.join(ROLES)}")
+    activations = {}
+    for role, spec in acts.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise _bad(f"a {role} activation without a name")
+        if "approximation" not in spec:
+            if spec["name"] not in ("square", "identity") or len(spec) != 1:
+                raise _bad(f"the {role} activation {spec['name']!r}, which is neither a polynomial nor square/identity")
+            activations[role] = approx.get(spec["name"])
+            continue
+        try:
+            fitted = Approximation.from_dict(spec["approximation"])
+            ok = (fitted.name == spec["name"] and 1 <= fitted.degree <= MAX_DEGREE
+                  and fitted.coef.shape == (fitted.degree + 1,) and np.all(np.isfinite(fitted.coef))
+                  and all(math.isfinite(v) for v in fitted.domain) and fitted.domain[0] < fitted.domain[1])
+            activations[role] = PolynomialActivation(fitted) if ok else None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError):
+            activations[role] = None
+        if activations[role] is None:
+            raise _bad(f"a {role} activation whose polynomial cannot be rebuilt")
+    return config, activations, {k: float(v) for k, v in bounds.items()}, features
+
+
+def public_data(announced, config: dict) -> tuple[tuple, float, int]:
+    """Check the data owner's announcement: (windows' shape (N, T, F), bound on |x|, batch size).
+
+    Raises
+    ------
+    ProtocolError
+    """
+    ok = isinstance(announced, dict) and set(announced) == {"shape", "magnitude", "batch_size"}
+    shape = announced.get("shape") if ok else None
+    ok = ok and isinstance(shape, list) and len(shape) == 3 and all(type(v) is int and v >= 1 for v in shape)
+    ok = ok and shape[2] == config["input_size"] and shape[1] >= config.get("highway", 0) and shape[0] <= 1 << 24
+    magnitude, batch = (announced.get("magnitude"), announced.get("batch_size")) if ok else (None, None)
+    ok = ok and isinstance(magnitude, (int, float)) and not isinstance(magnitude, bool) and 0 <= magnitude < 1e15
+    ok = ok and type(batch) is int and 1 <= batch <= 1 << 16
+    if not ok:
+        raise ProtocolError(f"the data owner announced windows that do not fit the model (a shape (N, T, "
+                            f"{config['input_size']}) with T >= the highway, a finite bound and a batch size)")
+    return tuple(shape), float(magnitude), batch
+
+
+def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, magnitude: float,
+                  frac_bits: int | None, budget: float, allow_out_of_range: bool):
+    """Plan secure inference from public information only (:func:`mpc.planning.plan`): one window is the probe.
+
+    Returns
+    -------
+    mpc.planning.Plan
+
+    Raises
+    ------
+    EncodingError
+        If the run exceeds the budget at ``frac_bits`` (naming the largest safe setting), a product can
+        reach 2^62, or (unless allowed) a pre-activation can leave its polynomial's interval.
+    """
+    windows, steps, features = shape
+
+    def probe(f):
+        session = Session(2, f, allow_out_of_range=allow_out_of_range)
+        zeros = {name: np.zeros(s) for name, s in SecureForecaster.shapes(config).items()}
+        model = SecureForecaster(session, config, activations, zeros, bounds)
+        model.forecast(np.zeros((1, steps, features)), (1, steps, features), magnitude)
+        return session
+
+    return plan(probe, windows, frac_bits, budget)
+
+
+def forecast_program(session, model: dict | None, data: dict | None, settings: dict) -> dict:
+    """The SPMD program of secure inference (2 parties: the model owner 0 and the data owner 1).
+
+    Parameters
+    ----------
+    session : mpc.tensor.Session
+    model : dict or None
+        In the model owner's process: ``config``, ``activations`` (role -> approx.Activation),
+        ``weights`` (name -> ndarray) and ``features`` (window, lags); None elsewhere.
+    data : dict or None
+        In the data owner's process: ``batch_size``, and ``x``, ndarray (N, T, F), or ``windows``, a
+        callable that builds x from the announced features (window, lags); None elsewhere.
+    settings : dict
+        ``frac_bits`` (int, or None: the largest safe up to 16), ``budget`` (float),
+        ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None),
+        ``on_plan`` (callable (Plan, activations), e.g. to warn about pre-activations out of range; or None).
+
+    Returns
+    -------
+    dict
+        ``forecasts`` (ndarray (N,), the data owner's; None elsewhere), ``online_seconds``, ``stats``,
+        ``plan`` (:class:`~mpc.planning.Plan` as a dict), ``public`` (the model announcement).
+
+    Raises
+    ------
+    ProtocolError
+        If an announcement is malformed.
+    EncodingError
+        If the plan refuses the run.
+    """
+    mine = session.comm.position
+    announced = session.comm.announce(MODEL_OWNER, describe_model(
+        model["config"], model["activations"], model["weights"], model["features"])
+        if mine(MODEL_OWNER) is not None else None)
+    config, activations, bounds, features = public_model(announced)
+    x = None
+    if mine(DATA_OWNER) is not None:
+        x = data["x"] if "x" in data else data["windows"](features)
+    shape, magnitude, batch = public_data(session.comm.announce(DATA_OWNER, {
+        "shape": list(x.shape), "magnitude": float(np.max(np.abs(x), initial=0.0)),
+        "batch_size": data["batch_size"]} if x is not None else None), config)
+    planned = plan_forecast(config, activations, bounds, shape, magnitude, settings["frac_bits"],
+                            settings["budget"], settings["allow_out_of_range"])
+    if settings.get("on_plan"):
+        settings["on_plan"](planned, activations)
+    session.set_frac_bits(planned.frac_bits)
+    session.failure_budget, session.allow_out_of_range = settings["budget"], settings["allow_out_of_range"]
+    secure = SecureForecaster(session, config, activations, model["weights"] if mine(MODEL_OWNER) is not None
+                              else None, bounds)
+    out, start = [], time.perf_counter()
+    batches = range(0, shape[0], batch)
+    progress = settings.get("progress")
+    for first in (progress(batches) if progress and x is not None else batches):
+        part = (min(batch, shape[0] - first), *shape[1:])
+        out.append(secure.forecast(x[first:first + batch] if x is not None else None, part, magnitude))
+    online = time.perf_counter() - start
+    return {"forecasts": np.concatenate(out) if x is not None else None, "online_seconds": online,
+            "stats": session.stats(), "plan": planned.to_dict(), "public": announced}
+

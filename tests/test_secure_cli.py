@@ -1,0 +1,161 @@
+"""The secure commands' contract: every bad input exits 2 with one line and no traceback, unsafe numbers are refused
+naming the largest safe setting, and a failure inside TCP party processes is reported in one line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import approx
+from cli import approx as cli_group
+
+ACT = "tanh-minimax-7[-4,4]"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    path = tmp_path_factory.mktemp("reg") / "r.json"
+    approx.Registry(path).add(approx.fit("tanh", 7, method="minimax", interval=(-4.0, 4.0)))
+    return str(path)
+
+
+def refused(*args):
+    """Run the command in process: exit status 2 and one line on stderr, which is returned."""
+    result = CliRunner().invoke(cli_group, list(args))
+    assert result.exit_code == 2, (args, result.output)
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("approx: error:"), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e300", "-1", "0"])
+def test_timeouts_that_are_not_a_number_of_seconds_are_refused(registry, value):
+    assert "--timeout" in refused("secure", "eval", "--activation", ACT, "--registry", registry, "--timeout", value,
+                                  "--transport", "tcp")
+
+
+def test_bad_inputs_are_refused_in_one_line(registry, tmp_path):
+    base = ["secure", "eval", "--activation", ACT, "--registry", registry]
+    assert "--random" in refused(*base, "--random", str(10**12))
+    assert "--seed" in refused(*base, "--seed", "-1")
+    cert = tmp_path / "c.pem"
+    cert.write_text("x")
+    assert "apply to --transport tcp" in refused(*base, "--tls-cert", str(cert), "--tls-key", str(cert),
+                                                 "--tls-ca", str(cert))
+    np.save(tmp_path / "complex.npy", np.array([0.5 + 1j, 0.25]))
+    assert "complex128 values" in refused(*base, "--input", str(tmp_path / "complex.npy"))
+    (tmp_path / "text.npy").write_text("0.1 0.2 0.3\n")
+    assert "is not a .npy file" in refused(*base, "--input", str(tmp_path / "text.npy"))
+    np.save(tmp_path / "objects.npy", np.array(["a"]))
+    assert "<U1 values" in refused(*base, "--input", str(tmp_path / "objects.npy"))
+
+
+def test_unsafe_fractional_bits_are_refused_naming_the_largest_safe(registry):
+    base = ["secure", "eval", "--activation", ACT, "--registry", registry, "--random", "10000"]
+    chosen = json.loads(CliRunner().invoke(cli_group, [*base, "--json"]).stdout)
+    assert chosen["truncation_failure_bound"] <= 2.0**-20 == chosen["max_failure_probability"]
+    f = chosen["frac_bits"]
+    line = refused(*base, "--frac-bits", str(f + 1))
+    assert f"fail with probability up to" in line and f"the largest safe setting is --frac-bits {f}" in line
+    line = refused(*base, "--frac-bits", "30")  # 2^62 reached: refused, not revealed as garbage with exit 0
+    assert "can reach 2^62" in line and f"--frac-bits {f}" in line
+    loose = json.loads(CliRunner().invoke(cli_group, [*base, "--json", "--max-failure-probability", "0.5"]).stdout)
+    assert loose["frac_bits"] > f and loose["max_error_vs_polynomial"] <= loose["fixed_point_bound"]
+
+
+def test_model_files_with_wrong_metadata_are_refused(tmp_path, poly_registry):
+    from conftest import POLY_CELL, POLY_GATE
+
+    reg = str(poly_registry.path)
+    trained = CliRunner().invoke(cli_group, [
+        "train", "--gate-activation", POLY_GATE, "--cell-activation", POLY_CELL, "--hidden-activation", "square",
+        "--output-activation", "identity", "--hidden-size", "4", "--dense-size", "3", "--epochs", "1",
+        "--registry", reg, "-o", str(tmp_path / "m.npz"), "--json"])
+    assert trained.exit_code == 0
+    with np.load(tmp_path / "m.npz") as archive:
+        meta = json.loads(str(archive["metadata"]))
+        arrays = {k: archive[k] for k in archive.files if k != "metadata"}
+    for name, edit in (("size", ("config", "hidden_size", "four")), ("field", ("config", "colour", 1)),
+                       ("negative", ("config", "dense_size", -3)), ("window", ("features", "window", "x"))):
+        changed = json.loads(json.dumps(meta))
+        changed[edit[0]][edit[1]] = edit[2]
+        np.savez(tmp_path / f"{name}.npz", metadata=np.array(json.dumps(changed)), **arrays)
+        assert str(tmp_path / f"{name}.npz") in refused("secure", "infer", str(tmp_path / f"{name}.npz"),
+                                                         "--registry", reg, "--limit", "1")
+    changed = dict(meta, activations="x")
+    np.savez(tmp_path / "acts.npz", metadata=np.array(json.dumps(changed)), **arrays)
+    assert "activations" in refused("secure", "infer", str(tmp_path / "acts.npz"), "--registry", reg)
+
+
+def test_an_error_inside_tcp_parties_is_one_line():
+    program = "\n".join([
+        "import sys",
+        "from mpc.launch import run",
+        "from mpc.wire import TransportError",
+        "import test_secure_cli",
+        "try:",
+        "    run(test_secure_cli.fail_in_party_1, 2, transport='tcp', timeout=20.0)",
+        "except TransportError as exc:",
+        "    print('approx: error:', exc, file=sys.stderr)",
+    ])
+    path = os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": path})
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "party 1: KeyError: 'no such thing'" in lines[0] and "party 0: party 1 failed" in lines[0]
+
+
+def fail_in_party_1(session):
+    x = session.share(np.ones(3) if session.comm.position(0) is not None else None, magnitude=1.0, shape=(3,))
+    if session.comm.position(1) is not None:
+        {}["no such thing"]
+    return (x * x).reveal()
+
+
+CTRL_C = """
+import signal
+import sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job starts with it ignored)
+from mpc.launch import run
+import test_mpc_handshake
+try:
+    run(test_mpc_handshake.wait_forever, 2, transport="tcp", timeout=60.0)
+except KeyboardInterrupt:
+    print("approx: interrupted", file=sys.stderr)
+"""
+
+
+def test_ctrl_c_stops_every_process_with_one_line():
+    path = os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])
+    launcher = subprocess.Popen([sys.executable, "-c", CTRL_C], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": path}, start_new_session=True)
+    started = 0
+    for line in launcher.stdout:
+        started += line.startswith("pid ")
+        if started == 2:
+            break
+    os.killpg(launcher.pid, signal.SIGINT)  # as a terminal does: the whole process group
+    _, err = launcher.communicate(timeout=60)
+    assert err.strip().splitlines() == ["approx: interrupted"], err  # no child tracebacks
+
+
+def test_per_role_commands_refuse_plaintext_beyond_loopback_and_misplaced_inputs(tmp_path):
+    assert "not a loopback address: without TLS" in refused("dealer", "--listen", "0.0.0.0:0")
+    assert "not a loopback address" in refused("party", "--role", "data-owner", "--peer", "dealer=192.0.2.1:7000",
+                                               "--peer", "model-owner=192.0.2.1:7001")
+    (tmp_path / "m.npz").write_bytes(b"x")
+    assert "--model is the model owner's input" in refused(
+        "party", "--role", "data-owner", "--model", str(tmp_path / "m.npz"), "--peer", "dealer=127.0.0.1:1",
+        "--peer", "model-owner=127.0.0.1:2")
+    assert "the model owner holds only --model" in refused(
+        "party", "--role", "model-owner", "--model", str(tmp_path / "m.npz"), "--data", "taylor",
+        "--listen", "127.0.0.1:0", "--peer", "dealer=127.0.0.1:1")
+    assert "HOST:PORT" in refused("dealer", "--listen", "127.0.0.1:99999")
+    assert "NAME=HOST:PORT" in refused("party", "--role", "data-owner", "--peer", "stranger=127.0.0.1:1")
