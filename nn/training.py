@@ -69,7 +69,8 @@ class History:
     best_epoch : int
         1-based epoch whose parameters were kept.
     diverged : bool
-        The loss became non-finite.
+        The loss became NaN or infinite (training stopped there; the best epoch's
+        parameters, if any, were restored).
     seconds : float
         Wall time of training.
     """
@@ -130,6 +131,9 @@ def train(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarr
         for first in range(0, len(x), config.batch_size):
             idx = order[first:first + config.batch_size]
             loss, grads = model.loss_and_grads(x[idx], y[idx])
+            if not np.isfinite(loss):  # diverged: no use finishing the epoch
+                total = loss
+                break
             total += loss * len(idx)
             if config.l2:
                 for name, g in grads.items():
