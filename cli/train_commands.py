@@ -270,8 +270,8 @@ def _diverged(history, output, as_json, extra: dict):
     if as_json:
         click.echo(dumps({"diverged": True, "epochs_run": epoch, "train_loss": history.train_loss,
                           "val_loss": history.val_loss, "train_seconds": history.seconds, **extra}))
-    raise Failed(f"training diverged in epoch {epoch} (the loss became NaN or infinite); nothing was written to "
-                 f"{output}; lower --lr or --clip-norm")
+    raise Failed(f"training diverged in epoch {epoch} (the loss became NaN, infinite or a million times its "
+                 f"initial value); nothing was written to {output}; lower --lr or --clip-norm")
 
 
 def _fit(model, train_xy, val_xy, settings):

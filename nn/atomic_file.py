@@ -84,6 +84,6 @@ def check_writable(path) -> str | None:
         return f"directory {parent} does not exist" if not parent.exists() else f"{parent} is not a directory"
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"directory {parent} is not writable"
-    if path.exists() and not os.access(path, os.W_OK):
-        return f"{path} is read-only"
+    if path.exists() and not (os.stat(path).st_mode & stat.S_IWUSR and os.access(path, os.W_OK)):
+        return f"{path} is read-only"  # by its mode bits, which even root respects here
     return None
