@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -58,8 +59,10 @@ def _check_resume(out: Path, settings: dict) -> None:
 def _describe(row: dict) -> str:
     what = "exact sigmoid / tanh" if row["method"] == "exact" else f"{row['gate']} / {row['cell']}"
     lags = "" if row.get("lags") in (None, "-") else f", lags {row['lags']}"
-    outcome = (f"test MAPE {row['test_mape']:.3f}%" if row["status"] == "ok"
-               else row["status"] + (f" ({row['error']})" if row.get("error") else ""))
+    if row["status"] == "ok":
+        outcome = f"test MAPE {row['test_mape']:.3f}%" if math.isfinite(row["test_mape"]) else "ok (MAPE undefined)"
+    else:
+        outcome = row["status"] + (f" ({row['error']})" if row.get("error") else "")
     return f"{what}, seed {row['seed']}{lags}: {outcome}"
 
 
@@ -73,7 +76,7 @@ def _describe(row: dict) -> str:
 @click.option("--intervals", default="wide,narrow", show_default=True,
               help="Interval pairs (sigmoid gate / tanh cell): wide = [-8,8]/[-4,4], narrow = [-2,2]/[-1,1].")
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
-              help="standard: h = o * tanh(s); linear: h = o * s (seed 000).")
+              help="standard: h = o * tanh(s); linear: h = o * s (one multiplication fewer under MPC).")
 @click.option("--epochs", type=click.IntRange(1), default=25, show_default=True, help="At most this many epochs per run.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per SGD step.")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True, help="Learning rate.")

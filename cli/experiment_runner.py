@@ -48,7 +48,7 @@ class Grid:
     """What to run.
 
     ``lag_sets`` lists the feature setups: () is the design's 58 features, (48, 336) adds the
-    loads a day and a week before the target (issue 7); every configuration runs with each.
+    loads a day and a week before the target; every configuration runs with each.
     ``highway`` q > 0 gives the runs with lags a linear term over the load and lagged loads of
     the last q steps (:class:`nn.forecaster.ForecasterConfig`); the design's setup stays as it is.
 

@@ -31,7 +31,8 @@ def _model_data_options(data_help: str):
         click.option("--data", default=None, help=data_help),
         click.option("--time-column", default=None,
                      help="CSV timestamp column [default: the one the model was trained with]."),
-        click.option("--load-column", default=None, help="CSV load column [default: the one the model was trained with]."),
+        click.option("--load-column", default=None,
+                     help="CSV load column [default: the one the model was trained with]."),
         click.option("--holidays", "holiday_calendar", default=None,
                      help="Holiday calendar, COUNTRY or COUNTRY/SUBDIVISION [default: the model's]."),
     ]

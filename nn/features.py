@@ -8,7 +8,7 @@ predicts the normalised load of the next step.  Windows are split 7 : 2 : 1 in
 time order into train, validation and test, and the min-max scaling is fitted
 on the loads the training windows see only.
 
-Optional lagged loads (issue 7): with lags L_1..L_k every step s of a window
+Optional lagged loads: with lags L_1..L_k every step s of a window
 gets k more features, the normalised loads e_(s+1-L_j), so the window's last
 step carries the load L_j steps before the target (``lags=(48, 336)``: the
 same half hour one day and one week earlier).  The split is made on the target
