@@ -77,7 +77,8 @@ def _describe(row: dict) -> str:
               help="Interval pairs (sigmoid gate / tanh cell): wide = [-8,8]/[-4,4], narrow = [-2,2]/[-1,1].")
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
               help="standard: h = o * tanh(s); linear: h = o * s (one multiplication fewer under MPC).")
-@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True, help="At most this many epochs per run.")
+@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True,
+              help="At most this many epochs per run.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per SGD step.")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True, help="Learning rate.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,

@@ -32,7 +32,8 @@ import pandas as pd
 
 from approx import Registry, fit
 
-__all__ = ["Grid", "Run", "plan_runs", "pending_runs", "run_grid", "lag_label", "shared_settings", "INTERVALS", "KEY", "SETTINGS"]
+__all__ = ["Grid", "Run", "plan_runs", "pending_runs", "run_grid", "lag_label", "shared_settings", "INTERVALS", "KEY",
+           "SETTINGS"]
 
 # (gate sigmoid interval, cell tanh interval): the design's defaults, and a narrow pair
 INTERVALS = {"wide": ((-8.0, 8.0), (-4.0, 4.0)), "narrow": ((-2.0, 2.0), (-1.0, 1.0))}
@@ -157,7 +158,8 @@ def _kept(csv: Path, retry_failed: bool) -> pd.DataFrame:
 
 def pending_runs(runs: list[Run], out_dir: Path, retry_failed: bool = True) -> list[Run]:
     """The runs not yet recorded in ``out_dir/results.csv`` (with ``retry_failed``, failed ones count as not yet)."""
-    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in _kept(out_dir / "results.csv", retry_failed).itertuples()}
+    kept = _kept(out_dir / "results.csv", retry_failed)
+    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in kept.itertuples()}
     return [r for r in runs if r.key not in finished]
 
 
