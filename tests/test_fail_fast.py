@@ -370,3 +370,16 @@ def test_progress_is_a_line_per_epoch_when_stderr_is_not_a_terminal(cli):
     result = cli("train", *SMALL[2:], "--epochs", "2", "-o", "m.npz")
     lines = [line for line in result.stderr.splitlines() if line.startswith("epochs ")]
     assert [line.split(":")[0] for line in lines] == ["epochs 1/2", "epochs 2/2"] and "val" in lines[0]
+
+
+def test_secure_infer_scores_the_data_recorded_in_the_model(cli, tmp_path):
+    taylor_part(tmp_path / "half.csv", 2016)
+    cli("fit", "--func", "sigmoid", "--degree", "3", "--interval", "-2", "2", "--registry", "r.json")
+    cli("fit", "--func", "tanh", "--degree", "3", "--interval", "-1", "1", "--registry", "r.json")
+    trained = cli("train", "--data", "half.csv", "--holidays", "US", *SMALL, "--gate-activation",
+                  "sigmoid-chebyshev-3[-2,2]", "--cell-activation", "tanh-chebyshev-3[-1,1]", "--hidden-activation",
+                  "square", "--output-activation", "identity", "--registry", "r.json", "-o", "m.npz", "--json")
+    summary = strict(trained.stdout)
+    secure = strict(cli("secure", "infer", "m.npz", "--registry", "r.json", "--json").stdout)
+    samples = 2016 - 20  # windows of 20 steps, split 7 : 2 : 1 in time order
+    assert secure["windows"] == samples - int(0.7 * samples) - int(0.2 * samples) and secure["plaintext"]["rmse"] == pytest.approx(summary["test_rmse"], rel=1e-12)
