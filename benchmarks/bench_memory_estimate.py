@@ -4,7 +4,8 @@ Run:  python benchmarks/bench_memory_estimate.py
 For each model, a fresh process trains one epoch with `approx train` and reports its peak resident
 set size; the growth over a process that only imported the same modules is what training took.  The
 estimate (nn.memory.training_bytes) should be of the same order and not below it: the ratio
-estimate / growth is printed (about 1.3 to 1.8 when this script was written).
+estimate / growth is printed.  Measured on the 2-core machine: 1.28 (LSTM forecaster, 300 units),
+1.75 (MLP 4000, 4000), 3.11 (RNN 300).
 """
 
 import subprocess
