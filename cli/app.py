@@ -1,4 +1,4 @@
-"""The ``approx`` click group: shared options and one-line errors with exit status 2."""
+"""The ``approx`` click group: shared options, one-line errors with exit status 2, one line on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,11 +8,43 @@ import click
 
 from approx.errors import ApproxError
 
-__all__ = ["approx", "registry_option", "main"]
+__all__ = ["approx", "registry_option", "main", "Failed", "INTERRUPTED"]
+
+INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+
+class Failed(Exception):
+    """A command that ran but did not succeed (e.g. training diverged): one line on stderr, exit status 1."""
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, however it surfaced."""
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """KeyboardInterrupt, or the SystemError a compiled (numba) function raises when Ctrl-C arrives in it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        if not isinstance(exc, SystemError):
+            return False
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class _OneLineErrors(click.Group):
-    """A group whose usage and input errors print one line and exit with status 2."""
+    """A group whose usage and input errors print one line and exit with status 2, and Ctrl-C one line."""
+
+    def invoke(self, ctx):
+        """Run the command; Ctrl-C (even inside compiled code) becomes one line, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, SystemError) as exc:
+            if _is_interrupt(exc):
+                raise _Interrupted() from None
+            raise
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Run the group; usage errors and ApproxError become one line on stderr and exit status 2."""
@@ -24,9 +56,16 @@ class _OneLineErrors(click.Group):
             self._fail(f"{exc.format_message()}{hint}")
         except ApproxError as exc:
             self._fail(str(exc))
-        except click.Abort:
-            click.echo("approx: aborted", err=True)
+        except _Interrupted:
+            click.echo("approx: interrupted; no file was left half-written", err=True)
+            sys.exit(INTERRUPTED)
+        except Failed as exc:
+            click.echo(f"approx: {' '.join(str(exc).split())}", err=True)
             sys.exit(1)
+        except click.Abort as exc:
+            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("approx: interrupted" if interrupted else "approx: aborted", err=True)
+            sys.exit(INTERRUPTED if interrupted else 1)
         except click.ClickException as exc:
             self._fail(exc.format_message())
         if not standalone_mode:

@@ -33,8 +33,11 @@ def model_parts(kind: str, data, steps: int) -> dict:
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int):
+                     steps: int, registry, seed: int, check=None):
     """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData).
+
+    ``check(config)``, if given, is called with the configuration before the model is allocated
+    (e.g. to refuse one too large for the memory).
 
     Returns
     -------
@@ -47,11 +50,15 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     classes = len(data.classes)
     if kind == "mlp":
         config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip)
+        if check is not None:
+            check(config)
         return Network(config, registry=registry, seed=seed), parts
     if len(hidden) != 1:
         raise ApproxError("the RNN has one recurrent layer: give one --hidden size, e.g. --hidden 32")
     config = RNNClassifierConfig(parts["train"][0].shape[2], hidden[0], classes, activation, derivative, clip,
                                  per_step)
+    if check is not None:
+        check(config)
     return RNNClassifier(config, registry=registry, seed=seed), parts
 
 

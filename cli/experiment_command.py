@@ -2,60 +2,123 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from approx.errors import ApproxError
-from cli.app import approx, registry_option
+from cli.app import Failed, approx, registry_option
 from cli.train_commands import parse_lags
 
 
-def _ints(text: str, what: str) -> tuple[int, ...]:
+def _ints(text: str, what: str, low: int = 0) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ApproxError(f"--{what} takes comma-separated whole numbers, got {text!r}") from None
     if not values:
         raise ApproxError(f"--{what} is empty")
+    if min(values) < low:
+        raise ApproxError(f"--{what} takes whole numbers >= {low}, got {min(values)}")
     return values
 
 
+def _check_output_dir(out: Path) -> None:
+    """Refuse an output directory that cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise ApproxError(f"cannot write to {out}: it is a file, not a directory; choose another -o")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ApproxError(f"cannot write to {out}: {existing} is not a writable directory; choose another -o")
+    if (out / "results.csv").exists() and not os.access(out / "results.csv", os.W_OK):
+        raise ApproxError(f"cannot write to {out / 'results.csv'}: it is read-only")
+
+
+def _check_resume(out: Path, settings: dict) -> None:
+    """Refuse to resume results made with other settings (one summary never mixes them)."""
+    from cli.experiment_runner import SETTINGS
+
+    path = out / SETTINGS
+    if not path.exists():
+        return
+    try:
+        before = json.loads(path.read_text())["settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ApproxError(f"{path} is not an experiment settings file; choose another -o") from None
+    changed = [f"{k} {before.get(k)!r} (now {v!r})" for k, v in settings.items() if before.get(k) != v]
+    if changed:
+        raise ApproxError(f"{out} holds runs made with other settings: " + ", ".join(changed)
+                          + "; use the same settings to resume, or another -o")
+
+
+def _describe(row: dict) -> str:
+    what = "exact sigmoid / tanh" if row["method"] == "exact" else f"{row['gate']} / {row['cell']}"
+    lags = "" if row.get("lags") in (None, "-") else f", lags {row['lags']}"
+    if row["status"] == "ok":
+        outcome = f"test MAPE {row['test_mape']:.3f}%" if math.isfinite(row["test_mape"]) else "ok (MAPE undefined)"
+    else:
+        outcome = row["status"] + (f" ({row['error']})" if row.get("error") else "")
+    return f"{what}, seed {row['seed']}{lags}: {outcome}"
+
+
 @approx.command("experiment")
-@click.option("--data", default="taylor", show_default=True, help="'taylor' or a load CSV.")
-@click.option("--degrees", default="3,5,7,9", show_default=True, help="Polynomial degrees.")
-@click.option("--methods", default="chebyshev,legendre,lsq,minimax", show_default=True, help="Fitting methods.")
-@click.option("--seeds", default="0,1,2", show_default=True, help="Seeds per configuration.")
+@click.option("--data", default="taylor", show_default=True,
+              help="'taylor' (built-in) or a load CSV with timestamp and load columns named timestamp and load.")
+@click.option("--degrees", default="3,5,7,9", show_default=True, help="Polynomial degrees, comma-separated.")
+@click.option("--methods", default="chebyshev,legendre,lsq,minimax", show_default=True,
+              help="Fitting methods, comma-separated.")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Seeds per configuration, comma-separated, >= 0.")
 @click.option("--intervals", default="wide,narrow", show_default=True,
               help="Interval pairs (sigmoid gate / tanh cell): wide = [-8,8]/[-4,4], narrow = [-2,2]/[-1,1].")
-@click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True)
-@click.option("--patience", type=click.IntRange(1), default=10, show_default=True)
-@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True)
-@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
+              help="standard: h = o * tanh(s); linear: h = o * s (one multiplication fewer under MPC).")
+@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True,
+              help="At most this many epochs per run.")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per SGD step.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True, help="Learning rate.")
+@click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
+              help="Early stopping: epochs without a better validation loss.")
+@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,
+              help="Units of each LSTM layer (the memory the workers need is estimated first).")
+@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
+              help="Units of the first dense layer.")
 @click.option("--lags", callback=parse_lags, default="",
-              help="Also run every configuration with load features at these lags, e.g. 48,336 (issue 7).")
+              help="Also run every configuration with load features at these lags in steps, e.g. 48,336.")
 @click.option("--highway", type=click.IntRange(0), default=0, show_default=True,
               help="With --lags: the lag runs add a linear term over the load and lagged loads of the last Q steps.")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Worker processes [default: number of cores].")
+@click.option("--retry-failed/--no-retry-failed", default=True, show_default=True,
+              help="On resume, run again the runs recorded as failed (an error; diverged runs are kept).")
 @registry_option
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="experiment", show_default=True)
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="experiment", show_default=True,
+              help="Directory for results.csv, summary.md and the plots; resumed if it holds earlier runs.")
 def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, batch_size, lr, patience,
-                       hidden_size, dense_size, lags, highway, jobs, registry, out_dir):
+                       hidden_size, dense_size, lags, highway, jobs, retry_failed, registry, out_dir):
     """Degree, method and exact-vs-polynomial experiments; results.csv, summary.md and plots in OUTPUT.
 
-    Finished runs are kept in OUTPUT/results.csv: running the same command again resumes.
+    Every finished run is appended to OUTPUT/results.csv at once: running the same command again resumes,
+    skipping the runs recorded there (failed ones are run again, see --retry-failed); other settings for the
+    same OUTPUT are refused. Exits with status 1 if no run succeeded.
     """
     from approx import Registry
     from approx.fit import METHODS
     from cli.experiment_report import plot_all, summarise
-    from cli.experiment_runner import INTERVALS, Grid, run_grid
+    from cli.experiment_runner import INTERVALS, SETTINGS, Grid, pending_runs, plan_runs, run_grid, shared_settings
     from cli.plot_command import pyplot
+    from cli.progress import progress
+    from cli.train_commands import check_memory
+    from nn.atomic_file import atomic_write
+    from nn.data import load_series
+    from nn.features import FEATURES, make_dataset
+    from nn.forecaster import ForecasterConfig
+    from nn.provenance import source_record
 
+    # everything is checked before the first fit or run
     method_list = tuple(m.strip() for m in methods.split(",") if m.strip())
     for m in method_list:
         if m not in METHODS:
@@ -66,15 +129,36 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
             raise ApproxError(f"unknown interval pair {v!r}; choose from {', '.join(INTERVALS)}")
     grid = Grid(_ints(degrees, "degrees"), method_list, _ints(seeds, "seeds"), interval_list, cell, epochs,
                 batch_size, lr, patience, hidden_size, dense_size, data, ((), lags) if lags else ((),), highway)
-    reg = Registry(registry)
+    plt = pyplot()
     out = Path(out_dir)
-    total = len(grid.lag_sets) * len(grid.seeds) * (1 + len(grid.degrees) * len(grid.methods) * len(grid.intervals))
-    with click.progressbar(length=total, label="runs", file=sys.stderr, show_pos=True) as bar:
-        results = run_grid(grid, out, reg, jobs or os.cpu_count() or 1, on_done=lambda row: bar.update(1))
+    _check_output_dir(out)
+    series = load_series(data)
+    for lag_set in grid.lag_sets:
+        make_dataset(series, lags=lag_set)
+    jobs = jobs or os.cpu_count() or 1
+    config = ForecasterConfig(FEATURES + len(lags), hidden_size, dense_size, highway=highway)
+    check_memory("forecaster", config, batch_size, 20, "--hidden-size (or --jobs)", workers=jobs)
+    settings = shared_settings(grid, source_record(data)["sha256"])
+    _check_resume(out, settings)
+    reg = Registry(registry)
+    reg.names()  # a corrupt or foreign registry is reported now
+
+    runs = plan_runs(grid, reg)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / SETTINGS, "w") as fh:
+        json.dump({"settings": settings}, fh, indent=1)
+    todo = pending_runs(runs, out, retry_failed)
+    if len(todo) < len(runs):
+        click.echo(f"resuming {out}: {len(runs) - len(todo)} of {len(runs)} runs are done", err=True)
+    with progress(len(todo), "runs", _describe) as update:
+        results = run_grid(grid, out, reg, jobs, on_done=update, retry_failed=retry_failed, runs=runs)
     failed = results[results.status != "ok"]
     summary = summarise(results, reg, grid)
-    (out / "summary.md").write_text(summary)
-    paths = plot_all(results, reg, grid, out, pyplot())
+    with atomic_write(out / "summary.md", "w") as fh:
+        fh.write(summary)
+    paths = plot_all(results, reg, grid, out, plt)
     click.echo(summary)
     click.echo(f"{len(results)} runs ({len(failed)} failed or diverged); wrote {out / 'results.csv'}, "
                f"{out / 'summary.md'}, " + ", ".join(str(p) for p in paths))
+    if len(failed) == len(results):
+        raise Failed(f"no run succeeded ({len(failed)} failed or diverged); see {out / 'results.csv'}")

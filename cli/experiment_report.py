@@ -19,7 +19,7 @@ __all__ = ["summarise", "plot_all", "best_pair"]
 def _mean_std(frame: pd.DataFrame, column: str = "test_mape") -> str:
     values = frame[column].dropna()
     if values.empty:
-        return "diverged"
+        return "—"
     return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
 
 
@@ -31,9 +31,16 @@ def _configs(ok: pd.DataFrame) -> pd.DataFrame:
                        runs=("seed", "count"))
 
 
-def best_pair(results: pd.DataFrame) -> pd.Series:
-    """The polynomial configuration with the lowest mean test MAPE, ties (to 0.001 pp) to the lower degree."""
-    poly = _configs(results[(results.status == "ok") & (results.method != "exact")])
+def _num(value, fmt: str = ".1f") -> str:
+    return "—" if value is None or not np.isfinite(value) else format(value, fmt)
+
+
+def best_pair(results: pd.DataFrame) -> pd.Series | None:
+    """The polynomial configuration with the lowest mean test MAPE, ties (to 0.001 pp) to the lower degree;
+    None if no polynomial run succeeded."""
+    poly = _configs(results[(results.status == "ok") & (results.method != "exact") & results.test_mape.notna()])
+    if poly.empty:
+        return None
     poly = poly.assign(rounded=poly.test_mape.round(3)).sort_values(["rounded", "degree", "test_mape"])
     return poly.iloc[0]
 
@@ -98,32 +105,42 @@ def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
         for label in grid.intervals:
             part = results[(results.method == method) & (results.interval == label)]
             good = part[part.status == "ok"]
-            lines.append(f"| {method} | {label} | {_mean_std(good)} | {good.test_rmse.mean():.1f} | "
-                         f"{good.train_seconds.mean():.1f} | {good.epochs_run.mean():.1f} | "
-                         f"{int((part.status != 'ok').sum())} | {100 * good.outside_interval.max():.3f} % |")
+            outside = good.outside_interval.max()
+            lines.append(f"| {method} | {label} | {_mean_std(good)} | {_num(good.test_rmse.mean())} | "
+                         f"{_num(good.train_seconds.mean())} | {_num(good.epochs_run.mean())} | "
+                         f"{int((part.status != 'ok').sum())} | {_num(100 * outside, '.3f')} % |")
     exact = ok[ok.method == "exact"]
     best = best_pair(results)
     lines += ["", "## 3. Exact sigmoid/tanh vs polynomial", "",
               "| activations | test MAPE | test RMSE (MW) | train s | epochs |", "|---|---|---|---|---|",
-              f"| exact sigmoid / tanh | {_mean_std(exact)} | {exact.test_rmse.mean():.1f} | "
-              f"{exact.train_seconds.mean():.1f} | {exact.epochs_run.mean():.1f} |"]
+              f"| exact sigmoid / tanh | {_mean_std(exact)} | {_num(exact.test_rmse.mean())} | "
+              f"{_num(exact.train_seconds.mean())} | {_num(exact.epochs_run.mean())} |"]
     for method in grid.methods:
-        cfg = _configs(ok[ok.method == method]).sort_values(["test_mape", "degree"]).iloc[0]
+        configs = _configs(ok[(ok.method == method) & ok.test_mape.notna()])
+        if configs.empty:
+            lines.append(f"| {method}: no run succeeded | — | — | — | — |")
+            continue
+        cfg = configs.sort_values(["test_mape", "degree"]).iloc[0]
         lines.append(f"| best {method}: `{cfg.gate}` / `{cfg.cell}` | {cfg.test_mape:.3f} ± "
-                     f"{0.0 if np.isnan(cfg.test_mape_std) else cfg.test_mape_std:.3f} | {cfg.test_rmse:.1f} | "
-                     f"{cfg.train_seconds:.1f} | {cfg.epochs:.1f} |")
+                     f"{0.0 if np.isnan(cfg.test_mape_std) else cfg.test_mape_std:.3f} | {_num(cfg.test_rmse)} | "
+                     f"{_num(cfg.train_seconds)} | {_num(cfg.epochs)} |")
     by_interval = {label: ok[(ok.method != "exact") & (ok.interval == label)].test_mape.mean()
                    for label in grid.intervals}
-    winner = min(by_interval, key=by_interval.get)
+    scored = {label: v for label, v in by_interval.items() if np.isfinite(v)}
     lines += ["", "## Intervals", "",
               "Mean test MAPE over every polynomial run: " + ", ".join(
-                  f"{label} {v:.3f} %" for label, v in by_interval.items()) + f"; **{winner}** wins.",
-              "", "## Best polynomial pair", "",
-              f"`{best.gate}` (gate) and `{best.cell}` (cell): test MAPE {best.test_mape:.3f} % "
-              f"(degree {best.degree}, {best.method}, {best.interval} intervals), registered as "
-              "`best-gate` and `best-cell`."]
-    for stable, name in (("best-gate", best.gate), ("best-cell", best.cell)):
-        registry.add(dataclasses.replace(registry.get(name), name=stable))
+                  f"{label} {_num(v, '.3f')} %" for label, v in by_interval.items())
+              + (f"; **{min(scored, key=scored.get)}** wins." if scored else "; no polynomial run succeeded."),
+              "", "## Best polynomial pair", ""]
+    if best is None:
+        lines.append("No polynomial run succeeded (see the status and error columns of results.csv); "
+                     "`best-gate` and `best-cell` were not registered.")
+    else:
+        lines.append(f"`{best.gate}` (gate) and `{best.cell}` (cell): test MAPE {best.test_mape:.3f} % "
+                     f"(degree {best.degree}, {best.method}, {best.interval} intervals), registered as "
+                     "`best-gate` and `best-cell`.")
+        for stable, name in (("best-gate", best.gate), ("best-cell", best.cell)):
+            registry.add(dataclasses.replace(registry.get(name), name=stable))
     lines += _baseline_lines(grid)
     if grid.lag_sets != ((),):
         lines += _lag_lines(everything, grid)
@@ -148,9 +165,7 @@ def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyp
             ax.axhline(exact, color="k", ls="--", label="exact")
         ax.set(title=f"{label} intervals", xlabel="degree", ylabel="test MAPE (%)")
         ax.legend()
-    paths.append(out_dir / "mape_vs_degree.png")
-    fig.savefig(paths[-1])
-    plt.close(fig)
+    paths.append(_save(plt, fig, out_dir / "mape_vs_degree.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     first_seed = ok[ok.seed == min(grid.seeds)]
@@ -159,9 +174,7 @@ def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyp
         ax.plot(np.arange(1, len(curve) + 1), curve, lw=0.8,
                 color="k" if row.method == "exact" else None, alpha=1.0 if row.method == "exact" else 0.5)
     ax.set(yscale="log", xlabel="epoch", ylabel="validation loss", title=f"training curves (seed {min(grid.seeds)})")
-    paths.append(out_dir / "training_curves.png")
-    fig.savefig(paths[-1])
-    plt.close(fig)
+    paths.append(_save(plt, fig, out_dir / "training_curves.png"))
 
     names = sorted(set(ok[ok.method != "exact"].gate) | set(ok[ok.method != "exact"].cell))
     fig, axes = plt.subplots(2, len(grid.intervals), figsize=(5 * len(grid.intervals), 7), squeeze=False,
@@ -177,8 +190,18 @@ def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyp
     for ax in axes.ravel():
         if ax.lines:
             ax.legend(fontsize=6, ncol=2)
-    paths.append(out_dir / "polynomial_errors.png")
-    fig.savefig(paths[-1])
-    plt.close(fig)
+    paths.append(_save(plt, fig, out_dir / "polynomial_errors.png"))
     return paths
+
+
+def _save(plt, fig, path: Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` whole or not at all, close it, return ``path``."""
+    from nn.atomic_file import atomic_write
+
+    try:
+        with atomic_write(path) as fh:
+            fig.savefig(fh, format="png")
+    finally:
+        plt.close(fig)
+    return path
 

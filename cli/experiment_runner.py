@@ -9,8 +9,11 @@ The runner fits every polynomial first (approx), stores them in the registry, th
 trains one forecaster per (activations, seed) in worker processes (nn).  Each
 finished run is appended to ``results.csv`` at once, so an interrupted experiment
 resumes without redoing finished runs; a failing or diverging run is recorded as
-such.  It lives beside the CLI because it is the one place that drives both approx
-and nn.
+such, and a failed one (an error, not a divergence, which the same seed would
+repeat) is run again on resume unless asked not to.  The settings every run
+shares are kept in ``experiment.json`` beside it, and resuming with other
+settings is refused, so that one summary never mixes runs made differently.
+It lives beside the CLI because it is the one place that drives both approx and nn.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import signal
 import traceback
 from pathlib import Path
 
@@ -28,12 +32,14 @@ import pandas as pd
 
 from approx import Registry, fit
 
-__all__ = ["Grid", "Run", "plan_runs", "run_grid", "lag_label", "INTERVALS", "KEY"]
+__all__ = ["Grid", "Run", "plan_runs", "pending_runs", "run_grid", "lag_label", "shared_settings", "INTERVALS", "KEY",
+           "SETTINGS"]
 
 # (gate sigmoid interval, cell tanh interval): the design's defaults, and a narrow pair
 INTERVALS = {"wide": ((-8.0, 8.0), (-4.0, 4.0)), "narrow": ((-2.0, 2.0), (-1.0, 1.0))}
 KEY = ["gate", "cell", "seed", "lags"]
 NO_LAGS = "-"
+SETTINGS = "experiment.json"
 RESULTS = ["status", "test_rmse", "test_mae", "test_mape", "val_mape", "train_seconds", "epochs_run", "best_epoch",
            "outside_interval", "val_curve", "error", "trace"]
 
@@ -43,7 +49,7 @@ class Grid:
     """What to run.
 
     ``lag_sets`` lists the feature setups: () is the design's 58 features, (48, 336) adds the
-    loads a day and a week before the target (issue 7); every configuration runs with each.
+    loads a day and a week before the target; every configuration runs with each.
     ``highway`` q > 0 gives the runs with lags a linear term over the load and lagged loads of
     the last q steps (:class:`nn.forecaster.ForecasterConfig`); the design's setup stays as it is.
 
@@ -85,6 +91,9 @@ class Run:
     def key(self) -> tuple:
         """(gate, cell, seed, lags): what identifies a finished run in results.csv."""
         return self.gate, self.cell, self.seed, self.lags
+
+
+COLUMNS = [f.name for f in dataclasses.fields(Run)] + RESULTS
 
 
 def lag_label(lags: tuple) -> str:
@@ -141,35 +150,65 @@ def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
     return row
 
 
-def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=None) -> pd.DataFrame:
+def _kept(csv: Path, retry_failed: bool) -> pd.DataFrame:
+    """The rows of results.csv a resumed experiment keeps (failed ones dropped if they are to be retried)."""
+    done = _read(csv) if csv.exists() else pd.DataFrame(columns=KEY + ["status"])
+    return done[done.status != "failed"] if retry_failed else done
+
+
+def pending_runs(runs: list[Run], out_dir: Path, retry_failed: bool = True) -> list[Run]:
+    """The runs not yet recorded in ``out_dir/results.csv`` (with ``retry_failed``, failed ones count as not yet)."""
+    kept = _kept(out_dir / "results.csv", retry_failed)
+    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in kept.itertuples()}
+    return [r for r in runs if r.key not in finished]
+
+
+def shared_settings(grid: Grid, data_sha256: str) -> dict:
+    """The settings every run of ``grid`` shares (what must not change when an experiment resumes)."""
+    fields = ("cell", "epochs", "batch_size", "lr", "patience", "hidden_size", "dense_size", "data", "highway")
+    return {**{name: getattr(grid, name) for name in fields}, "data_sha256": data_sha256}
+
+
+def _ignore_interrupt():
+    """Worker initialiser: Ctrl-C reaches the whole process group; the parent alone handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=None,
+             retry_failed: bool = True, runs: list[Run] | None = None) -> pd.DataFrame:
     """Run every missing run of ``grid``, appending to ``out_dir/results.csv``; return all rows.
 
     Parameters
     ----------
     grid : Grid
     out_dir : Path
+        An existing directory.
     registry : Registry
         Where the polynomials are stored and read by the workers.
     jobs : int
         Worker processes.
     on_done : callable (row dict), optional
         Called as each run finishes (progress display).
+    retry_failed : bool
+        Run again the runs recorded as ``failed`` (their rows are replaced).
+    runs : list of Run, optional
+        The runs of ``grid`` (:func:`plan_runs`), if already planned.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from nn.atomic_file import atomic_write
+
     csv = out_dir / "results.csv"
-    runs = plan_runs(grid, registry)
-    done = _read(csv) if csv.exists() else pd.DataFrame(columns=KEY)
-    columns = [f.name for f in dataclasses.fields(Run)] + RESULTS
-    if csv.exists() and list(done.columns) != columns:  # a results.csv from an older version: same rows, new columns
-        done.reindex(columns=columns).to_csv(csv, index=False)
-    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in done.itertuples()}
-    todo = [r for r in runs if r.key not in finished]
-    rows = []
+    runs = plan_runs(grid, registry) if runs is None else runs
+    done = _kept(csv, retry_failed)
+    if csv.exists() and (list(done.columns) != COLUMNS or len(done) < len(_read(csv))):
+        # failed rows dropped, or a results.csv from an older version: same rows, new columns
+        with atomic_write(csv, "w") as fh:
+            done.reindex(columns=COLUMNS).to_csv(fh, index=False)
+    todo = pending_runs(runs, out_dir, retry_failed)
 
     def record(row):
-        frame = pd.DataFrame([row]).reindex(columns=columns)
-        frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
-        rows.append(row)
+        line = pd.DataFrame([row]).reindex(columns=COLUMNS).to_csv(index=False, header=not csv.exists())
+        with open(csv, "a", encoding="utf-8") as fh:
+            fh.write(line)  # one write of whole lines: an interruption cannot leave half a row
         if on_done is not None:
             on_done(row)
 
@@ -181,13 +220,20 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
         # workers inherit the variable before they load numpy
         env_before = os.environ.get("OPENBLAS_NUM_THREADS")
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_ignore_interrupt)
         try:
-            ctx = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                futures = [pool.submit(_train_one, run, grid, str(registry.path)) for run in todo]
-                for future in concurrent.futures.as_completed(futures):
-                    record(future.result())
+            futures = [pool.submit(_train_one, run, grid, str(registry.path)) for run in todo]
+            for future in concurrent.futures.as_completed(futures):
+                record(future.result())
+        except BaseException:
+            # Ctrl-C or an error here: stop the workers now rather than after the runs queued
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         finally:
+            pool.shutdown(wait=True)
             if env_before is None:
                 os.environ.pop("OPENBLAS_NUM_THREADS", None)
             else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 import numpy as np
 
@@ -13,6 +11,7 @@ from approx.registry import Registry
 from approx.targets import target_names
 from cli.app import approx, registry_option
 from cli.report import approximation_table
+from cli.strict_json import dumps
 
 
 def _load_vector(path: str | None, what: str) -> np.ndarray | None:
@@ -57,7 +56,7 @@ def fit_command(func, degree, max_error, method, interval, frac_bits, points, we
     if reg is not None:
         reg.add(result)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        click.echo(dumps(result.to_dict()))
         return
     click.echo(approximation_table(result))
     if reg is not None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -35,8 +32,9 @@ def pyplot():
 @registry_option
 def plot_command(name, output, registry):
     """Plot f and the polynomial NAME, and their difference with the certified bound."""
-    a = Registry(registry).get(name)
     plt = pyplot()
+    check_figure_output(output)
+    a = Registry(registry).get(name)
     target = get_target(a.func)
     x = np.linspace(*a.domain, 2001)
     f, p = target.np(x), a(x)
@@ -56,20 +54,30 @@ def plot_command(name, output, registry):
     save_figure(plt, fig, output)
 
 
-def save_figure(plt, fig, output) -> None:
-    """Write ``fig`` to ``output`` atomically (temporary file, then rename) and close it."""
+def check_figure_output(output) -> None:
+    """Refuse, before any work, an image path that cannot be written or whose suffix matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from nn.atomic_file import check_writable
+
     out = Path(output)
     fmt = out.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
-    os.close(fd)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in formats:
+        raise ApproxError(f"cannot write {out}: matplotlib writes no .{fmt} files; use .png, .pdf or .svg")
+    problem = check_writable(out)
+    if problem:
+        raise ApproxError(f"cannot write {out}: {problem}; choose another -o")
+
+
+def save_figure(plt, fig, output) -> None:
+    """Write ``fig`` to ``output`` whole or not at all (:func:`nn.atomic_file.atomic_write`) and close it."""
+    from nn.atomic_file import atomic_write
+
+    out = Path(output)
     try:
-        try:
-            fig.savefig(tmp, format=fmt)
-        except ValueError as exc:
-            raise ApproxError(f"cannot write {out}: {exc}; use .png, .pdf or .svg") from None
-        os.replace(tmp, out)
+        with atomic_write(out) as fh:
+            fig.savefig(fh, format=out.suffix.lstrip(".").lower() or "png")
     finally:
         plt.close(fig)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     click.echo(f"wrote {out}")

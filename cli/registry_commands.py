@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from approx.registry import Registry
 from cli.app import approx, registry_option
 from cli.report import approximation_table, listing
+from cli.strict_json import dumps
 
 
 @approx.command("list")
@@ -17,7 +16,7 @@ from cli.report import approximation_table, listing
 def list_command(registry, as_json):
     """List the fitted polynomials in the registry."""
     items = Registry(registry).items()
-    click.echo(json.dumps([a.to_dict() for a in items]) if as_json else listing(items))
+    click.echo(dumps([a.to_dict() for a in items]) if as_json else listing(items))
 
 
 @approx.command("show")
@@ -27,7 +26,7 @@ def list_command(registry, as_json):
 def show_command(name, registry, as_json):
     """Show the registry entry NAME."""
     a = Registry(registry).get(name)
-    click.echo(json.dumps(a.to_dict()) if as_json else approximation_table(a))
+    click.echo(dumps(a.to_dict()) if as_json else approximation_table(a))
 
 
 @approx.command("remove")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
+import os
 
 import click
+import numpy as np
 
 from approx.errors import ApproxError
-from cli.app import approx, registry_option
+from cli.app import Failed, approx, registry_option
+from cli.progress import progress
+from cli.strict_json import dumps
 
-data_options = [
+training_data_options = [
     click.option("--data", default=None,
                  help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns "
                       "[default: taylor]; for --model mlp|rnn 'digits' (built-in) or a CSV with feature columns "
@@ -23,27 +26,62 @@ data_options = [
 ]
 
 
-def with_data_options(fn):
-    """Decorate a command with --data, --time-column, --load-column and --holidays."""
-    for option in reversed(data_options):
+def _model_data_options(data_help: str):
+    return [
+        click.option("--data", default=None, help=data_help),
+        click.option("--time-column", default=None,
+                     help="CSV timestamp column [default: the one the model was trained with]."),
+        click.option("--load-column", default=None,
+                     help="CSV load column [default: the one the model was trained with]."),
+        click.option("--holidays", "holiday_calendar", default=None,
+                     help="Holiday calendar, COUNTRY or COUNTRY/SUBDIVISION [default: the model's]."),
+    ]
+
+
+def _apply(options, fn):
+    for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _dataset(data, time_column, load_column, holiday_calendar, window=None, lags=()):
-    from nn.data import load_series
-    from nn.features import WINDOW, make_dataset
+def with_training_data_options(fn):
+    """Decorate ``approx train`` with --data, --time-column, --load-column and --holidays."""
+    return _apply(training_data_options, fn)
 
-    country, _, subdiv = holiday_calendar.partition("/")
-    return make_dataset(load_series(data or "taylor", time_column, load_column), window=window or WINDOW, lags=lags,
-                        country=country, subdiv=subdiv or None)
+
+def with_data_options(fn):
+    """Decorate a command that reads a forecaster's model file with --data, --time-column, --load-column and
+    --holidays, each defaulting to what the model file records."""
+    return _apply(_model_data_options(
+        "'taylor' or a load CSV with timestamp and load columns to forecast [default: the data the model was "
+        "trained on, as recorded in the model file; refused if that file changed since]."), fn)
+
+
+def with_evaluate_data_options(fn):
+    """Like :func:`with_data_options`, for ``approx evaluate``, which reads classifiers too."""
+    return _apply(_model_data_options(
+        "Data to score the model on: for a forecaster 'taylor' or a load CSV, for a classifier 'digits' or a CSV "
+        "of features and a label column [default: the data the model was trained on, as recorded in the model "
+        "file; refused if that file changed since]."), fn)
 
 
 def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
-    """The dataset with the window and lags ``meta`` (a model file's metadata) was trained on."""
-    features = meta.get("features", {})
-    return _dataset(data, time_column, load_column, holiday_calendar, features.get("window"),
-                    tuple(features.get("lags", ())))
+    """The dataset a forecaster's model file describes, with the given overrides (None: the model's own).
+
+    See :func:`nn.provenance.model_dataset`; its ``source`` attribute says which data was used.
+    """
+    from nn.provenance import model_dataset as rebuild
+
+    return rebuild(meta, data, time_column, load_column, holiday_calendar)
+
+
+def _dataset(data, time_column, load_column, holiday_calendar, window, lags):
+    from nn.data import load_series
+    from nn.features import make_dataset
+
+    country, _, subdiv = holiday_calendar.partition("/")
+    return make_dataset(load_series(data, time_column, load_column), window=window, lags=lags,
+                        country=country, subdiv=subdiv or None)
 
 
 def parse_lags(ctx, param, text):
@@ -59,13 +97,18 @@ def parse_lags(ctx, param, text):
     return lags
 
 
+def _pct(value) -> str:
+    """A percentage for the tables; MAPE is undefined (NaN) when an actual load is 0."""
+    return f"{value:.3f}%" if np.isfinite(value) else "n/a"
+
+
 def _metrics_table(result: dict) -> str:
     rows = [("model", result["test"], result["val"])]
     rows += [(name.replace("_", " "), test, result["baselines_val"].get(name))
              for name, test in result["baselines"].items()]
     lines = [f"{'':20}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
-    lines += [f"{name:20}{t['rmse']:11.1f}{t['mae']:10.1f}{t['mape']:10.3f}%"
-              + (f"{v['mape']:9.3f}%" if v else f"{'-':>10}") for name, t, v in rows]
+    lines += [f"{name:20}{t['rmse']:11.1f}{t['mae']:10.1f}{_pct(t['mape']):>11}"
+              + (f"{_pct(v['mape']):>10}" if v else f"{'-':>10}") for name, t, v in rows]
     lines.append("(RMSE and MAE in MW)")
     if result["outside_interval"]:
         worst = max(result["outside_interval"].items(), key=lambda kv: kv[1])
@@ -76,27 +119,60 @@ def _metrics_table(result: dict) -> str:
 FORECASTER_ONLY = ["time_column", "load_column", "holiday_calendar", "gate_activation", "cell_activation", "cell",
                    "hidden_activation", "output_activation", "hidden_size", "dense_size", "window", "lags", "highway"]
 CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
+DEFAULT_OUTPUT = {"forecaster": "forecaster.npz", "mlp": "mlp.npz", "rnn": "rnn.npz"}
+
+
+def check_output(output, kind: str, force: bool) -> None:
+    """Refuse, before any work, an output path that cannot be written or that holds something else than a
+    ``kind`` model (another kind of model, or not a model at all) unless ``force``."""
+    from nn.atomic_file import check_writable
+    from nn.persistence import model_kind
+
+    problem = check_writable(output)
+    if problem:
+        raise ApproxError(f"cannot write {output}: {problem}; choose another -o")
+    if os.path.exists(output) and not force:
+        found = model_kind(output)
+        if found != kind:
+            what = f"a {found} model" if found else "not a model file written by approx train"
+            raise ApproxError(f"{output} exists and is {what}; give another -o, or --force to replace it "
+                              f"with the {kind}")
+
+
+def check_memory(kind: str, config, batch_size: int, steps: int, size_option: str, workers: int = 1) -> None:
+    """Refuse a model whose training (in each of ``workers`` processes) would not fit in the memory available,
+    naming the estimate."""
+    from nn.memory import available_bytes, training_bytes
+
+    need, have = workers * training_bytes(kind, config, batch_size, steps), available_bytes()
+    if have is not None and need > have:
+        raise ApproxError(f"training this model needs about {need / 2**30:.1f} GiB (estimated) but "
+                          f"{have / 2**30:.1f} GiB of memory is available; choose a smaller {size_option}")
 
 
 @approx.command("train")
 @click.option("--model", "model_kind", type=click.Choice(["forecaster", "mlp", "rnn"]), default="forecaster",
               show_default=True, help="forecaster: seed 000's LSTM; mlp: seed 000's feed-forward BP network; "
                                       "rnn: seed 004's Elman RNN classifier.")
-@with_data_options
+@with_training_data_options
 @click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
 @click.option("--cell-activation", default="tanh", show_default=True,
               help="Registry name for the candidate and the cell state.")
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
               help="standard: h = o * tanh(s); linear: h = o * s (seed 000).")
 @click.option("--hidden-activation", default="relu", show_default=True,
-              help="Dense(40 -> 20) activation; under MPC it must be a polynomial such as square.")
+              help="Activation of the first dense layer (hidden size -> dense size); under MPC it must be a "
+                   "polynomial such as square.")
 @click.option("--output-activation", default="relu", show_default=True,
-              help="Dense(20 -> 1) activation: relu, sigmoid, tanh, swish, identity, square or a registry name.")
+              help="Output layer (dense size -> 1) activation: relu, sigmoid, tanh, swish, identity, square or a "
+                   "registry name.")
 @click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
               help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output.")
 @click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval.")
-@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True)
-@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,
+              help="Units of each LSTM layer (the memory it needs is estimated before training).")
+@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
+              help="Units of the first dense layer.")
 @click.option("--window", type=click.IntRange(1), default=20, show_default=True, help="Steps per input window.")
 @click.option("--lags", callback=parse_lags, default="",
               help="Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
@@ -111,7 +187,7 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
 @click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
               help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
 @click.option("--per-step", is_flag=True, help="rnn: a target at every step (seed 004), not only the last.")
-@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True, help="At most this many epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
@@ -121,19 +197,28 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
               help="Gradient-norm clipping.")
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Early stopping: epochs without a better validation loss [default: 10; rnn 20].")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit).")
 @registry_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="model.npz", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Model file [default: forecaster.npz, mlp.npz or rnn.npz by --model]; written only when "
+                   "training succeeds.")
+@click.option("--force", is_flag=True, help="Replace an -o file that holds another kind of model (or no model).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
                   highway, hidden, activation, label_column, steps, per_step, epochs, batch_size, lr, l2, clip_norm,
-                  patience, seed, registry, output, as_json):
-    """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations."""
+                  patience, seed, registry, output, force, as_json):
+    """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations.
+
+    A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
+    """
     from cli.classifier_commands import check_options
     from nn.training import TrainConfig
 
     check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
+    output = output or DEFAULT_OUTPUT[model_kind]
+    check_output(output, model_kind, force)
     batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
     default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 0.5, "rnn": 0.15}[model_kind]
     patience = patience or (20 if model_kind == "rnn" else 10)
@@ -146,75 +231,91 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     from nn.evaluation import evaluate
     from nn.forecaster import Forecaster, ForecasterConfig
     from nn.persistence import save_model
+    from nn.provenance import series_record
 
-    dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
+    source = data or "taylor"
+    dataset = _dataset(source, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
                               dataset.load_columns)
+    check_memory("forecaster", config, batch_size, window, "--hidden-size")
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
     history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
+    train_info = {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
+                  "seed": seed, "data": source, "window": window, "lags": list(lags), "highway": highway}
+    if history.diverged:
+        _diverged(history, output, as_json, {"train": train_info})
     result = evaluate(model, dataset)
     summary = {
         "test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
         "val_rmse": result["val"]["rmse"], "val_mape": result["val"]["mape"],
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": history.diverged,
+        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
         "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
-        "baselines": result["baselines"], "outside_interval": result["outside_interval"],
-        "train": {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
-                  "seed": seed, "data": data or "taylor", "window": window, "lags": list(lags),
-                  "highway": highway},
+        "baselines": result["baselines"], "outside_interval": result["outside_interval"], "train": train_info,
     }
     save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-                               "data": {"source": data or "taylor", "time_column": time_column, "load_column": load_column,
-                                        "holidays": holiday_calendar},
-                               "features": {"window": window, "lags": list(lags)}, "summary": summary})
+                               "data": series_record(source, time_column, load_column, holiday_calendar),
+                               "features": {"window": window, "lags": list(lags)},
+                               "summary": json.loads(dumps(summary))})
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
     click.echo(_metrics_table(result))
     click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s, "
                f"{summary['seconds_per_epoch']:.2f} s per epoch; model saved to {output}")
 
 
+def _diverged(history, output, as_json, extra: dict):
+    """Report a diverged run (JSON with ``"diverged": true`` on stdout if asked) and stop with status 1."""
+    epoch = history.epochs_run
+    if as_json:
+        click.echo(dumps({"diverged": True, "epochs_run": epoch, "train_loss": history.train_loss,
+                          "val_loss": history.val_loss, "train_seconds": history.seconds, **extra}))
+    raise Failed(f"training diverged in epoch {epoch} (the loss became NaN, infinite or a million times its "
+                 f"initial value); nothing was written to {output}; lower --lr or --clip-norm")
+
+
 def _fit(model, train_xy, val_xy, settings):
-    """Train with a progress bar on stderr (loss and the domain monitor); returns the History."""
+    """Train with progress on stderr (loss and the domain monitor per epoch); returns the History."""
     from nn.training import train
 
-    def label(history):
-        if history is None or not history.train_loss:
-            return ""
+    def describe(history):
         worst = max(history.outside_interval[-1].values(), default=0.0)
         return f"train {history.train_loss[-1]:.2e} val {history.val_loss[-1]:.2e} outside {100 * worst:.2f}%"
 
-    with click.progressbar(length=settings.epochs, label="epochs", file=sys.stderr, show_pos=True,
-                           item_show_func=label) as bar:
-        return train(model, train_xy, val_xy, settings, on_epoch=lambda epoch, history: bar.update(1, history))
+    with progress(settings.epochs, "epochs", describe) as update:
+        return train(model, train_xy, val_xy, settings, on_epoch=lambda epoch, history: update(history))
 
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
                       registry, output, as_json):
     from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
     from nn.persistence import save_model
+    from nn.provenance import source_record
     from nn.tabular import load_table
 
+    sizes = parse_hidden(hidden)
     table = load_table(data, label_column, settings.seed)
     activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
-    model, parts = build_classifier(kind, table, parse_hidden(hidden), activation, derivative, clip, per_step,
-                                    steps, registry, settings.seed)
+    model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
+                                    settings.seed, check=lambda config: check_memory(
+                                        kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"))
     history = _fit(model, parts["train"], parts["val"], settings)
+    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps}
+    if history.diverged:
+        _diverged(history, output, as_json, {"model": kind, "train": train_info})
     result = score_classifier(model, parts)
     summary = {
         "model": kind, "test_accuracy": result["test"]["accuracy"], "test_macro_f1": result["test"]["macro_f1"],
         "val_accuracy": result["val"]["accuracy"], "val_macro_f1": result["val"]["macro_f1"],
         "confusion_matrix": result["test"]["confusion_matrix"], "classes": table.classes,
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": history.diverged,
-        "train_seconds": history.seconds, "outside_interval": result["outside_interval"],
-        "train": {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps},
+        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
+        "train_seconds": history.seconds, "outside_interval": result["outside_interval"], "train": train_info,
     }
-    save_model(output, model, {"data": {"source": data, "label_column": label_column, "steps": steps,
-                                        "classes": table.classes}, "summary": summary})
+    save_model(output, model, {"data": {**source_record(data), "label_column": label_column, "steps": steps,
+                                        "classes": table.classes}, "summary": json.loads(dumps(summary))})
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
     click.echo(classifier_table(result, table.classes))
     click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s; "
@@ -223,11 +324,12 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
 
 @approx.command("evaluate")
 @click.argument("model_file", type=click.Path(dir_okay=False))
-@with_data_options
+@with_evaluate_data_options
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate_command(model_file, data, time_column, load_column, holiday_calendar, registry, as_json):
-    """Score MODEL_FILE on the validation and test parts (a forecaster beside the baselines)."""
+    """Score MODEL_FILE on the validation and test parts (a forecaster beside the baselines), on the data it was
+    trained on unless --data says otherwise; the first line (the JSON's "data") says which data was used."""
     from nn.evaluation import evaluate
     from nn.persistence import load_model
 
@@ -235,32 +337,38 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     if meta["model"] != "forecaster":
         _evaluate_classifier(model, meta, data, as_json)
         return
-    result = evaluate(model, model_dataset(meta, data, time_column, load_column, holiday_calendar))
+    dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
+    result = evaluate(model, dataset)
     if as_json:
-        click.echo(json.dumps({"test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"],
-                               "test_mape": result["test"]["mape"], "val_mape": result["val"]["mape"],
-                               "baselines": result["baselines"], "outside_interval": result["outside_interval"]}))
+        click.echo(dumps({"data": dataset.source, "test_rmse": result["test"]["rmse"],
+                          "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
+                          "val_mape": result["val"]["mape"], "baselines": result["baselines"],
+                          "outside_interval": result["outside_interval"]}))
     else:
+        click.echo(f"data: {dataset.source}")
         click.echo(_metrics_table(result))
 
 
 def _evaluate_classifier(model, meta, data, as_json):
     from cli.classifier_commands import classifier_table, model_parts, score_classifier
+    from nn.provenance import resolve_source
     from nn.tabular import load_table
 
     saved = meta["data"]
-    table = load_table(data or saved["source"], saved["label_column"], meta["summary"]["train"]["seed"])
+    source, description = resolve_source(saved, data)
+    table = load_table(source, saved["label_column"], meta["summary"]["train"]["seed"])
     if table.x.shape[1] != model.config.input_size * (saved["steps"] if meta["model"] == "rnn" else 1):
         raise ApproxError(f"the model reads {model.config.input_size} features per step; the data have "
                           f"{table.x.shape[1]} per row")
     parts = model_parts(meta["model"], table, saved["steps"])
     result = score_classifier(model, parts)
     if as_json:
-        click.echo(json.dumps({"model": meta["model"], "test_accuracy": result["test"]["accuracy"],
-                               "test_macro_f1": result["test"]["macro_f1"], "val_accuracy": result["val"]["accuracy"],
-                               "confusion_matrix": result["test"]["confusion_matrix"],
-                               "outside_interval": result["outside_interval"]}))
+        click.echo(dumps({"model": meta["model"], "data": description, "test_accuracy": result["test"]["accuracy"],
+                          "test_macro_f1": result["test"]["macro_f1"], "val_accuracy": result["val"]["accuracy"],
+                          "confusion_matrix": result["test"]["confusion_matrix"],
+                          "outside_interval": result["outside_interval"]}))
     else:
+        click.echo(f"data: {description}")
         click.echo(classifier_table(result, table.classes))
 
 
@@ -270,17 +378,19 @@ def _evaluate_classifier(model, meta, data, as_json):
 @with_data_options
 @registry_option
 def plot_forecast_command(model_file, output, data, time_column, load_column, holiday_calendar, registry):
-    """Plot actual load against the forecasts of MODEL_FILE over the test part."""
-    from cli.plot_command import pyplot, save_figure
+    """Plot actual load against the forecasts of MODEL_FILE over the test part of the data it was trained on
+    (or --data); prints which data was used."""
+    from cli.plot_command import check_figure_output, pyplot, save_figure
     from nn.evaluation import forecast
     from nn.persistence import load_model
 
+    plt = pyplot()
+    check_figure_output(output)
     model, meta = load_model(model_file, registry=registry)
     if meta["model"] != "forecaster":
         raise ApproxError(f"{model_file} holds a classifier ({meta['model']}), not a forecaster; "
                           f"use approx evaluate {model_file}")
     dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
-    plt = pyplot()
     x, _ = dataset.part("test")
     s = dataset.splits["test"]
     fig, ax = plt.subplots(figsize=(10, 4), constrained_layout=True)
@@ -289,4 +399,5 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
     ax.set_ylabel("load (MW)")
     ax.set_title(f"{model_file}: test part")
     ax.legend()
+    click.echo(f"data: {dataset.source}")
     save_figure(plt, fig, output)

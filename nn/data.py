@@ -16,7 +16,7 @@ import pandas as pd
 
 from approx.errors import ApproxError
 
-__all__ = ["load_series", "DataError", "TAYLOR_CSV", "STEP"]
+__all__ = ["load_series", "read_csv", "DataError", "TAYLOR_CSV", "STEP"]
 
 TAYLOR_CSV = Path(__file__).with_name("data") / "taylor.csv"
 STEP = pd.Timedelta(minutes=30)
@@ -44,18 +44,13 @@ def load_series(source: str = "taylor", time_column: str = "timestamp", load_col
     Raises
     ------
     DataError
-        For a missing file or column, an unparsable timestamp, a missing or
+        For a missing or unreadable file (or a directory), a missing column, an unparsable timestamp, a missing or
         non-numeric load, duplicate or unordered timestamps, a gap, or a step
         other than 30 minutes; the message names the first bad row (1-based
         data row, header excluded).
     """
     path = TAYLOR_CSV if source == "taylor" else Path(source)
-    try:
-        frame = pd.read_csv(path, comment="#", dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        raise DataError(f"no such data file: {path}; give --data taylor or a CSV path") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as CSV: {exc}") from None
+    frame = read_csv(path, "taylor", dtype=str)
     for column in (time_column, load_column):
         if column not in frame.columns:
             raise DataError(f"{path} has no column {column!r} (columns: {', '.join(frame.columns)}); "
@@ -85,3 +80,29 @@ def load_series(source: str = "taylor", time_column: str = "timestamp", load_col
             fail(row, f"step of {pd.Timedelta(step)} from the row before; the data must be half-hourly "
                       "without gaps")
     return pd.Series(loads.to_numpy(dtype=np.float64), index=pd.DatetimeIndex(times), name="load")
+
+
+def read_csv(path: Path, builtin: str, **options) -> pd.DataFrame:
+    """``pandas.read_csv`` of a data file (# starts a comment), every failure a :class:`DataError`.
+
+    Parameters
+    ----------
+    path : Path
+    builtin : str
+        The built-in data's name, suggested in the messages (``taylor``, ``digits``).
+    **options
+        More ``pandas.read_csv`` arguments.
+
+    Raises
+    ------
+    DataError
+        If ``path`` is missing, a directory, unreadable, or not CSV text.
+    """
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; give --data {builtin} or the path of a CSV file")
+    try:
+        return pd.read_csv(path, comment="#", skipinitialspace=True, **options)
+    except FileNotFoundError:
+        raise DataError(f"no such data file: {path}; give --data {builtin} or a CSV path") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read {path} as CSV: {' '.join(str(exc).split())}") from None

@@ -8,7 +8,7 @@ predicts the normalised load of the next step.  Windows are split 7 : 2 : 1 in
 time order into train, validation and test, and the min-max scaling is fitted
 on the loads the training windows see only.
 
-Optional lagged loads (issue 7): with lags L_1..L_k every step s of a window
+Optional lagged loads: with lags L_1..L_k every step s of a window
 gets k more features, the normalised loads e_(s+1-L_j), so the window's last
 step carries the load L_j steps before the target (``lags=(48, 336)``: the
 same half hour one day and one week earlier).  The split is made on the target
@@ -56,7 +56,9 @@ class Dataset:
     splits : dict of str -> slice
         ``train``, ``val`` and ``test`` ranges of samples.
     load_min, load_max : float
-        The min-max scaling (fitted on the training part).
+        The min-max scaling (fitted on the training part, or a model's own).
+    source : str
+        Where the series came from, for messages (e.g. ``"taylor (built-in)"``); may be empty.
     """
 
     x: np.ndarray
@@ -69,6 +71,7 @@ class Dataset:
     splits: dict
     load_min: float
     load_max: float
+    source: str = ""
 
     @property
     def features(self) -> int:
@@ -109,7 +112,7 @@ def _calendar(index: pd.DatetimeIndex, country: str, subdiv: str | None) -> np.n
 
 
 def make_dataset(series: pd.Series, window: int = WINDOW, lags=(), country: str = "GB",
-                 subdiv: str | None = "ENG") -> Dataset:
+                 subdiv: str | None = "ENG", scaling: tuple[float, float] | None = None) -> Dataset:
     """Windows, targets and the chronological 7:2:1 split of a half-hourly series.
 
     Parameters
@@ -122,6 +125,9 @@ def make_dataset(series: pd.Series, window: int = WINDOW, lags=(), country: str 
         Lags in steps (each >= 1) of extra load features; default none.
     country, subdiv : str
         Holiday calendar of the ``holidays`` package.
+    scaling : (load_min, load_max), optional
+        The min-max scaling to apply, e.g. the one a model was trained with;
+        default: fitted on the loads the training windows see.
 
     Returns
     -------
@@ -145,9 +151,10 @@ def make_dataset(series: pd.Series, window: int = WINDOW, lags=(), country: str 
         raise DataError(f"{len(loads)} steps are too few for windows of {window}, lags up to "
                         f"{max(lags, default=0)} and a 7:2:1 split with ten windows in each part")
     seen = loads[: n_train + window]
-    lo, hi = float(seen.min()), float(seen.max())
-    if hi == lo:
-        raise DataError("the training part of the load is constant; nothing to forecast")
+    lo, hi = (float(seen.min()), float(seen.max())) if scaling is None else map(float, scaling)
+    if not hi > lo:
+        raise DataError("the training part of the load is constant; nothing to forecast" if scaling is None
+                        else f"the scaling [{lo}, {hi}] is empty")
     e = (loads - lo) / (hi - lo)
     lagged = [np.concatenate([np.zeros(lag - 1), e[: len(e) - lag + 1]])[:, None] for lag in lags]
     x_steps = np.concatenate([e[:, None], _calendar(series.index, country, subdiv), *lagged], axis=1)

@@ -18,11 +18,14 @@ WEEK = 7 * DAY
 
 
 def scores(forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
-    """{"rmse", "mae", "mape"} of forecasts against actual values (same shape, MW)."""
+    """{"rmse", "mae", "mape"} of forecasts against actual values (same shape, MW).
+
+    MAPE is in % and NaN (undefined, not infinite) when some actual value is 0.
+    """
     f, a = np.ravel(forecast), np.ravel(actual)
     err = f - a
-    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err))),
-            "mape": float(100.0 * np.mean(np.abs(err) / np.abs(a)))}
+    mape = float(100.0 * np.mean(np.abs(err) / np.abs(a))) if np.all(a != 0) else float("nan")
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err))), "mape": mape}
 
 
 def baselines(loads: np.ndarray, target_pos: np.ndarray) -> dict[str, dict[str, float]]:

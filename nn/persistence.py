@@ -5,28 +5,27 @@ configuration, each activation's registry name and -- for polynomials -- its
 coefficients and interval, the data scaling and the training figures.  Loading
 resolves every activation in the registry again and refuses one that is
 missing or whose coefficients differ from those the model was trained with.
-Files are written to a temporary file and renamed, so a crash never leaves a
-half-written model.
+Files are written whole or not at all (:func:`nn.atomic_file.atomic_write`),
+so a crash or Ctrl-C never leaves a half-written model, and weights that are
+not finite (a diverged run) are never written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from approx.errors import ApproxError, UnknownNameError
+from nn.atomic_file import atomic_write
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.network import MLPConfig, Network
 from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-__all__ = ["save_model", "load_model", "ModelFileError", "FORMAT", "MODELS"]
+__all__ = ["save_model", "load_model", "model_kind", "ModelFileError", "FORMAT", "MODELS"]
 
 FORMAT = "approx-model/1"
 OLD_FORMATS = {"approx-forecaster/1": "forecaster"}
@@ -48,21 +47,38 @@ def save_model(path, model, extra: dict | None = None) -> None:
     model : Forecaster, Network (built from an MLPConfig) or RNNClassifier
     extra : dict, optional
         JSON-serialisable metadata stored beside the configuration (data scaling, metrics).
+
+    Raises
+    ------
+    ModelFileError
+        If a weight is NaN or infinite (nothing is written).
+    OSError
+        If the file cannot be written (the old file, if any, is kept).
     """
-    path = Path(path)
     meta = {"format": FORMAT, "model": model.kind, "config": dataclasses.asdict(model.config),
             "activations": {role: act.describe() for role, act in model.activations().items()},
             **(extra or {})}
     arrays = {name: value for name, value in model.params.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    bad = [name for name, value in arrays.items() if not np.all(np.isfinite(value))]
+    if bad:
+        raise ModelFileError(f"{bad[0]} holds NaN or infinite weights; {path} was not written")
+    with atomic_write(path) as fh:
+        np.savez(fh, metadata=np.array(json.dumps(meta, allow_nan=False)), **arrays)
+
+
+def model_kind(path) -> str | None:
+    """The kind of model (``forecaster``, ``mlp``, ``rnn``) in the file ``path``, None if it is not a model file.
+
+    Reads the metadata only, not the weights.
+    """
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, metadata=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["metadata"]))
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    return OLD_FORMATS.get(meta.get("format")) or (meta.get("model") if meta.get("format") == FORMAT else None)
 
 
 def _whole(value) -> bool:
@@ -109,14 +125,21 @@ def load_model(path, registry=None) -> tuple[object, dict]:
         If the file is missing or not a model file, an activation is missing
         from the registry, or a polynomial's coefficients differ from the saved ones.
     """
+    if Path(path).is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["metadata"]))
             arrays = {k: archive[k] for k in archive.files if k != "metadata"}
     except FileNotFoundError:
         raise ModelFileError(f"no model file {path}; train one with approx train -o {path}") from None
+    except EOFError:
+        raise ModelFileError(f"{path} is empty (0 bytes), not a model file; train one with approx train -o {path}") \
+            from None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         raise ModelFileError(f"{path} is not a model file written by approx train") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path} is not a model file written by approx train")
     kind = OLD_FORMATS.get(meta.get("format")) or (meta.get("model") if meta.get("format") == FORMAT else None)
     if kind not in MODELS:
         raise ModelFileError(f"{path} is not a model file written by approx train (format {meta.get('format')!r})")

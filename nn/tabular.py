@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nn.data import DataError
+from nn.data import DataError, read_csv
 
 __all__ = ["ClassificationData", "load_table", "stratified_split", "DIGITS_CSV"]
 
@@ -94,16 +94,11 @@ def load_table(source: str = "digits", label_column: str = "label", seed: int = 
     Raises
     ------
     DataError
-        For a missing file or label column, non-numeric or missing features
+        For a missing or unreadable file (or a directory), a missing label column, non-numeric or missing features
         (naming the first bad row and column), fewer than two classes, or a class too small to split.
     """
     path = DIGITS_CSV if source == "digits" else Path(source)
-    try:
-        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except FileNotFoundError:
-        raise DataError(f"no such data file: {path}; give --data digits or a CSV path") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as CSV: {exc}") from None
+    frame = read_csv(path, "digits")
     if label_column not in frame.columns:
         raise DataError(f"{path} has no label column {label_column!r} (columns: {', '.join(map(str, frame.columns))}); "
                         "name it with --label-column")

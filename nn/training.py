@@ -9,7 +9,11 @@ seed 000's per-sample SGD).  Each step applies
 (L2 on weights, not on biases; seed 000's update W <- W - alpha (delta a^T + lambda W))
 after scaling the whole gradient down to norm ``clip_norm`` if it is longer.
 Training stops early when the validation loss has not fallen for ``patience``
-epochs, and the parameters of the best epoch are restored.
+epochs, and the parameters of the best epoch are restored.  It stops at once,
+marked diverged, when a loss becomes NaN or infinite or exceeds
+``DIVERGENCE`` (10^6) times the validation loss of the initial weights (an
+exploding run: normal training lowers the loss, and 10^6 leaves room for any
+noisy start).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 
-__all__ = ["TrainConfig", "History", "train"]
+__all__ = ["TrainConfig", "History", "train", "DIVERGENCE"]
+
+DIVERGENCE = 1e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +75,9 @@ class History:
     best_epoch : int
         1-based epoch whose parameters were kept.
     diverged : bool
-        The loss became non-finite.
+        The loss became NaN or infinite, or exceeded ``DIVERGENCE`` times the initial
+        validation loss (training stopped there; the best epoch's parameters, if any,
+        were restored).
     seconds : float
         Wall time of training.
     """
@@ -124,12 +132,16 @@ def train(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarr
     history = History()
     best_loss, best_params, since_best = np.inf, None, 0
     start = time.perf_counter()
+    limit = DIVERGENCE * max(evaluate_loss(model, *val_xy), np.finfo(np.float64).tiny)
     for epoch in range(1, config.epochs + 1):
         order = rng.permutation(len(x))
         total = 0.0
         for first in range(0, len(x), config.batch_size):
             idx = order[first:first + config.batch_size]
             loss, grads = model.loss_and_grads(x[idx], y[idx])
+            if not loss <= limit:  # diverged (or NaN): no use finishing the epoch
+                total = np.inf
+                break
             total += loss * len(idx)
             if config.l2:
                 for name, g in grads.items():
@@ -146,7 +158,7 @@ def train(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarr
         val_loss = evaluate_loss(model, *val_xy)
         history.val_loss.append(val_loss)
         history.outside_interval.append(model.outside_interval())
-        if not (np.isfinite(val_loss) and np.isfinite(history.train_loss[-1])):
+        if not (val_loss <= limit and history.train_loss[-1] <= limit):
             history.diverged = True
             break
         if val_loss < best_loss:
