@@ -50,10 +50,12 @@ def fit_command(func, degree, max_error, method, interval, frac_bits, points, we
     """Fit a polynomial to FUNC, certify its error, and store it in the registry."""
     if (degree is None) == (max_error is None):
         raise click.UsageError("give exactly one of --degree N and --max-error E")
+    reg = None if no_save else Registry(registry)
+    if reg is not None:
+        reg.check_writable()  # before the work: a read-only or corrupt registry is refused first
     result = fit(func, degree, method=method, interval=interval or None, max_error=max_error,
                  frac_bits=frac_bits, points=_load_vector(points, "points"),
                  weights=_load_vector(weights, "weights"), name=name)
-    reg = None if no_save else Registry(registry)
     if reg is not None:
         reg.add(result)
     if as_json:
