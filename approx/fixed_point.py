@@ -4,24 +4,28 @@ Rounding each coefficient of a best approximation to the nearest multiple of
 2^-F is not the best polynomial with coefficients on that grid: at higher
 degree the rounding errors, up to 2^-F-1 each, add up where |t| is near 1.
 Brisebarre and Chevillard (*Efficient polynomial L-infinity approximations*,
-ARITH 18, 2007; Sollya's ``fpminimax``) round the coefficients jointly, as a
-closest-vector problem in the lattice spanned by the values of 2^-F t^k at
-n + 1 points.  :func:`lattice_candidates` searches the same lattice by
-branch and bound over floor and ceiling of each coefficient:
+ARITH 18, 2007; Sollya's ``fpminimax``) round the coefficients jointly: the
+values of sum_k q_k 2^-F t^k at n + 1 points where the best approximation
+interpolates f form a lattice, and a lattice vector close to the values of f
+there (a closest-vector problem) gives the integers q_k.
+:func:`lattice_candidates` proposes integer vectors two ways:
 
-* the coefficients are fixed from the highest degree down; before each is
-  fixed, the still-free lower coefficients are re-optimised as the discrete
-  minimax of the residual f - (fixed part) on a Chebyshev grid (a linear
+* closest vectors: an LLL-reduced basis of the lattice (Lenstra, Lenstra and
+  Lovasz, Math. Ann. 261, 1982; delta = 0.99) and Babai's nearest-plane
+  rounding (Combinatorica 6, 1986), branching over both neighbours on the
+  last planes, at the zeros of the error of the polynomial being rounded and
+  at Chebyshev points;
+* sequential rounding: the coefficients are fixed from the highest degree
+  down; before each is fixed, the still-free lower ones are re-optimised as
+  the discrete minimax of the residual on a Chebyshev grid (a linear
   programme, ``scipy.optimize.linprog`` with HiGHS, in the Chebyshev basis,
-  which spans the same polynomials as the free powers);
-* both the floor and the ceiling of the re-optimised coefficient are tried,
-  and the ``beam`` partial choices with the least residual are kept (a beam
-  search, the breadth-limited form of the branch and bound);
-* coefficients that are exactly zero by the target's symmetry stay zero.
+  which spans the same polynomials as the free powers), and the floor and
+  the ceiling are both kept in a beam of the best partial choices.
 
-The candidates are heuristics; the caller certifies each (and nearest
-rounding) and keeps the one with the least certified bound, so the result is
-never worse than nearest rounding.
+Coefficients that are exactly zero by the target's symmetry stay zero.  The
+candidates are ranked by their error on a dense grid; they are heuristics,
+so the caller certifies the best few and nearest rounding and keeps the least
+certified bound: the result is never worse than nearest rounding.
 """
 
 from __future__ import annotations
@@ -60,8 +64,89 @@ def _discrete_minimax(vander: np.ndarray, residual: np.ndarray) -> tuple[np.ndar
     return (res.x[:-1], float(res.x[-1])) if res.status == 0 else None
 
 
-def lattice_candidates(target_values, power_t: list[Fraction], frac_bits: int, *, beam: int = 3,
-                       points: int | None = None) -> list[tuple[int, ...]]:
+def _lll(basis: np.ndarray, delta: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
+    """LLL-reduce the rows of ``basis`` (float64); returns the reduced rows and the integer
+    unimodular matrix U with reduced = U @ basis."""
+    b = basis.copy()
+    r = b.shape[0]
+    u = np.eye(r, dtype=object)
+    k, steps = 1, 0
+    while k < r and steps < 50 * r * r:
+        steps += 1
+        for j in range(k - 1, -1, -1):
+            q_mat, r_mat = np.linalg.qr(b[: k + 1].T)
+            mu = r_mat[j, k] / r_mat[j, j]
+            c = round(mu)
+            if c:
+                b[k] -= c * b[j]
+                u[k] = u[k] - c * u[j]
+        _, r_mat = np.linalg.qr(b[: k + 1].T)
+        mu = r_mat[k - 1, k] / r_mat[k - 1, k - 1]
+        if r_mat[k, k] ** 2 >= (delta - mu * mu) * r_mat[k - 1, k - 1] ** 2:
+            k += 1
+        else:
+            b[[k - 1, k]] = b[[k, k - 1]]
+            u[[k - 1, k]] = u[[k, k - 1]]
+            k = max(k - 1, 1)
+    return b, u
+
+
+def _babai(reduced: np.ndarray, u: np.ndarray, target: np.ndarray, branch_levels: int) -> list[np.ndarray]:
+    """Nearest-plane rounding of ``target`` in the reduced basis, both neighbours on the last
+    ``branch_levels`` planes; integer coefficient vectors in the original basis."""
+    r = reduced.shape[0]
+    q_mat, r_mat = np.linalg.qr(reduced.T)
+    out = []
+
+    def descend(level: int, residual: np.ndarray, coords: list):
+        if level < 0:
+            c = np.array(coords[::-1], dtype=object)
+            out.append(np.array([int(v) for v in c @ u]))
+            return
+        mu = (q_mat[:, level] @ residual) / r_mat[level, level]
+        near = round(mu)
+        choices = [near] if level >= branch_levels else sorted({near, int(np.floor(mu)), int(np.ceil(mu))})
+        for c in choices:
+            descend(level - 1, residual - c * reduced[level], coords + [c])
+
+    descend(r - 1, target.astype(np.float64), [])
+    return out
+
+
+def _error_zeros(g, coef_power: np.ndarray, lo: float, count: int) -> np.ndarray | None:
+    """``count`` zeros of g - p on [lo, 1] by sign changes on a grid (linear interpolation), or None."""
+    t = np.linspace(lo, 1.0, 400 * count + 1)
+    e = g(t) - np.polynomial.polynomial.polyval(t, coef_power)
+    change = np.flatnonzero(np.sign(e[1:]) != np.sign(e[:-1]))
+    if change.size != count:
+        return None
+    return t[change] - e[change] * (t[change + 1] - t[change]) / (e[change + 1] - e[change])
+
+
+def _closest_vectors(g, power_t: list[Fraction], free: list[int], frac_bits: int) -> list[tuple[int, ...]]:
+    n = len(power_t) - 1
+    r = len(free)
+    symmetric = len(free) < n + 1
+    lo = 0.0 if symmetric else -1.0
+    cheb = lo + (1.0 - lo) * (1 - np.cos((np.arange(r) + 0.5) * np.pi / r)) / 2
+    zeros = _error_zeros(g, np.array([float(v) for v in power_t]), lo + 1e-12 if symmetric else lo, r)
+    out = []
+    for t in [cheb] + ([zeros] if zeros is not None else []):
+        basis = np.vander(t, n + 1, increasing=True)[:, free].T  # row k: t_i^k
+        try:
+            reduced, u = _lll(basis)
+        except np.linalg.LinAlgError:
+            continue
+        for q in _babai(reduced, u, g(t) * 2.0**frac_bits, branch_levels=3):
+            ints = [0] * (n + 1)
+            for k, v in zip(free, q):
+                ints[k] = int(v)
+            out.append(tuple(ints))
+    return out
+
+
+def _sequential(target_values, power_t: list[Fraction], frac_bits: int, *, beam: int = 3,
+                points: int | None = None) -> list[tuple[int, ...]]:
     """Integer coefficient vectors q (p(t) = sum q_k 2^-F t^k) found by the lattice search.
 
     Parameters
@@ -80,7 +165,7 @@ def lattice_candidates(target_values, power_t: list[Fraction], frac_bits: int, *
 
     Returns
     -------
-    list of tuple of int, each of length n + 1, best (least discrete error) first; at most ``beam``.
+    list of tuple of int, each of length n + 1; at most ``beam``.
     """
     n = len(power_t) - 1
     scale = 2.0**frac_bits
@@ -115,3 +200,39 @@ def lattice_candidates(target_values, power_t: list[Fraction], frac_bits: int, *
         children.sort(key=lambda c: c[0])
         states = children[:beam]
     return [tuple(fixed.get(k, 0) for k in range(n + 1)) for _, fixed, _ in states]
+
+
+def lattice_candidates(target_values, power_t: list[Fraction], frac_bits: int, *,
+                       keep: int = 3) -> list[tuple[int, ...]]:
+    """Integer coefficient vectors q (p(t) = sum q_k 2^-F t^k) near the best on the grid 2^-F.
+
+    Parameters
+    ----------
+    target_values : callable, float64 array (m,) -> array (m,)
+        g(t) = f(x(t)) on [-1, 1].
+    power_t : list of Fraction, length n + 1
+        Power coefficients in t of the polynomial being rounded (normally the
+        best approximation); they fix the degree, the zero pattern, the
+        interpolation points and the first branching values.
+    frac_bits : int
+        F.
+    keep : int
+        Number of candidates returned.
+
+    Returns
+    -------
+    list of tuple of int, each of length n + 1, least error on a dense Chebyshev grid first.
+    """
+    n = len(power_t) - 1
+    free = _free_indices(power_t)
+    found = set(_sequential(target_values, power_t, frac_bits))
+    found.update(_closest_vectors(target_values, power_t, free, frac_bits))
+    m = 40 * (n + 1) + 40
+    t = np.cos(np.pi * np.arange(m) / (m - 1))
+    g = target_values(t)
+    powers = np.vander(t, n + 1, increasing=True)
+
+    def grid_error(ints):
+        return float(np.max(np.abs(g - powers @ (np.array(ints, dtype=np.float64) * 2.0**-frac_bits))))
+
+    return sorted(found, key=grid_error)[:keep]

@@ -29,6 +29,7 @@ KIND = "chebyshev"
 
 _MAX_ITERATIONS = 60
 _RTOL = 1e-13
+_NOISE_ULPS = 64
 
 
 def basis_indices(degree: int, parity: str | None) -> np.ndarray:
@@ -97,14 +98,20 @@ def _exchange_iterations(g, degree: int, idx: np.ndarray, lo: float, ref: np.nda
         t, e = local_extrema(lambda s: g(s) - C.chebval(s, coef), lo, 1.0, size=max(2000, 40 * size))
         worst = float(np.max(np.abs(e)))
         if best is None or worst < best[0]:
-            best = (worst, coef, ref)
+            best = (worst, coef, ref, levelled)
         if worst - levelled <= _RTOL * worst:
-            return best[1], best[2], best[0], True
+            break
         new_ref = _exchange(t, e, size)
         if new_ref.size < size or np.array_equal(new_ref, ref):
             break  # fewer alternating extrema than needed: at float64 rounding level
         ref = new_ref
-    return (None, None, np.inf, False) if best is None else (best[1], best[2], best[0], False)
+    if best is None:
+        return None, None, np.inf, False
+    worst, coef, ref, levelled = best
+    # equioscillation to float64's resolution: the gap between the levelled error and the sup
+    # norm is within the rounding of g (about u max |g|, times a margin)
+    noise = _NOISE_ULPS * np.finfo(float).eps * max(1.0, float(np.max(np.abs(g(ref)))))
+    return coef, ref, worst, bool(worst - levelled <= max(_RTOL * worst, noise))
 
 
 def alternating_reference(g, coef: np.ndarray, parity: str | None = None) -> np.ndarray:
