@@ -70,8 +70,8 @@ def approximation_table(a: Approximation) -> str:
              _row("p  - f", a.errors)]
     if a.derivative_errors is not None:
         lines.append(_row("p` - f`", a.derivative_errors).replace("`", "'"))
-    lines += ["  (error_bound: the polynomial in t, exact; monomial_error_bound: the coefficients in x above, "
-              "by Horner in float64; evaluation_floor: float64 rounding of the form in t)"]
+    lines += ["  (error_bound: p in t, exact; monomial_error_bound: p(x) above by Horner in float64; "
+              "evaluation_floor: float64 rounding of p in t)"]
     if a.minimax_lower_bound is not None:
         lines.append(f"  minimax error certified in [{a.minimax_lower_bound:.9e}, {a.errors.error_bound:.9e}]"
                      " (de la Vallee Poussin, interval bound)")
