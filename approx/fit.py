@@ -204,13 +204,15 @@ def _fixed_point(target: Target, power: list[Fraction], a: float, b: float, degr
     for ints in fixed_point.lattice_candidates(lambda t: target.np(mid + half * t), power, frac_bits):
         candidates.setdefault(ints, "lattice")
     best = None
-    for ints, how in candidates.items():
+    for ints, how in candidates.items():  # nearest first: a later candidate must be strictly better
         q_power = [Fraction(q, 2**frac_bits) for q in ints]
-        q_series = C.Chebyshev(C.poly2cheb(np.array([float(v) for v in q_power])))
-        q_err = _figures(target, q_series, q_power, a, b, degree)
-        if best is None or q_err.error_bound < best.error_bound:
-            best = FixedPoint(frac_bits, ints, q_err.max_error, q_err.error_bound, how)
-    return best
+        cert = certified_bound(target, q_power, a, b)
+        if best is None or cert.bound < best[0].bound:
+            best = (cert, ints, how, q_power)
+    cert, ints, how, q_power = best
+    q_series = C.Chebyshev(C.poly2cheb(np.array([float(v) for v in q_power])))
+    located = max(_located(target, q_series, q_power, a, b, degree), cert.lower)
+    return FixedPoint(frac_bits, ints, located, cert.bound, how)
 
 
 def _evaluate(target: Target, name: str | None, method: str, degree: int, a: float, b: float,

@@ -1,6 +1,7 @@
 """Benchmark of `approx fit` against Sollya 8 (supnorm, remez, fpminimax) on a grid of cases.
 
 Run:  python benchmarks/bench_sollya.py            (full grid: 3 functions x 6 intervals x 5 degrees x 4 methods)
+      python benchmarks/bench_sollya.py --funcs tanh   (one function's part of the grid, 4-5 min)
       python benchmarks/bench_sollya.py --quick    (a few cases)
 Needs the `sollya` program (Debian/Ubuntu: apt-get install sollya); without it the benchmark says so and
 exits 0.
@@ -156,6 +157,8 @@ def ratio_summary(values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sigmoid and tanh on [-8, 8] and [1, 3], degrees 5, 15")
+    parser.add_argument("--funcs", default=",".join(FUNCS),
+                        help="comma-separated subset of sigmoid,tanh,swish (the full grid takes 10-15 min)")
     parser.add_argument("--supnorm", action="store_true",
                         help="Sollya's certified supnorm instead of dirtyinfnorm (about 10-20 s a call: hours)")
     args = parser.parse_args()
@@ -167,7 +170,10 @@ def main() -> int:
     version = subprocess.run(["sollya", "--version"], capture_output=True, text=True).stdout.split()[3]
     print(f"python {sys.version.split()[0]}, sollya {version}, {os.cpu_count()} cores; BLAS threads pinned to 1: "
           + ", ".join(f"{i['internal_api']}={i['num_threads']}" for i in threadpool_info()))
-    funcs, intervals, degrees = list(FUNCS), INTERVALS, DEGREES
+    funcs, intervals, degrees = [f for f in args.funcs.split(",") if f], INTERVALS, DEGREES
+    unknown = set(funcs) - set(FUNCS)
+    if unknown:
+        parser.error(f"unknown --funcs {', '.join(sorted(unknown))}; choose from {', '.join(FUNCS)}")
     if args.quick:
         funcs, intervals, degrees = ["sigmoid", "tanh"], [(-8.0, 8.0), (1.0, 3.0)], (5, 15)
     rows = []
@@ -177,14 +183,17 @@ def main() -> int:
                 bits = FRAC_BITS if degree in (9, 15) or args.quick else ()
                 rows += case(func, interval, degree, bits)
     for func, interval, degree, bits in NAMED_FIXED:
+        if func not in funcs:
+            continue
         if not any(r["func"] == func and r["interval"] == interval and r["degree"] == degree
                    and f"fixed_{bits}" in r for r in rows):
             rows += [r for r in case(func, interval, degree, (bits,)) if r["method"] == "minimax"]
     report(rows)
-    timed = [timing(*c) for c in (TIMED[:2] if args.quick else TIMED)]
+    timed_cases = [c for c in (TIMED[:2] if args.quick else TIMED) if c[0] in funcs]
+    timed = [timing(*c) for c in timed_cases]
     print(f"\ntime, minimax: approx.fit (fit + certified native, monomial and derivative figures) against "
           f"Sollya's remez + supnorm (2^-30), same cases:")
-    for (func, interval, degree), (ours, theirs) in zip(TIMED, timed):
+    for (func, interval, degree), (ours, theirs) in zip(timed_cases, timed):
         print(f"  {func} degree {degree} on [{interval[0]:g}, {interval[1]:g}]: ours {ours:.3f} s, "
               f"Sollya {theirs:.3f} s, ratio ours/Sollya {ours / theirs:.3f}")
     return 0
