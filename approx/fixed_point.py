@@ -114,26 +114,44 @@ def _babai(reduced: np.ndarray, u: np.ndarray, target: np.ndarray, branch_levels
     return out
 
 
-def _error_zeros(g, coef_power: np.ndarray, lo: float, count: int) -> np.ndarray | None:
-    """``count`` zeros of g - p on [lo, 1] by sign changes on a grid (linear interpolation), or None."""
+def _error_zeros(g, coef_power: np.ndarray, lo: float, count: int) -> np.ndarray:
+    """The zeros of g - p on [lo, 1] found by sign changes on a grid (linear interpolation)."""
     t = np.linspace(lo, 1.0, 400 * count + 1)
     e = g(t) - np.polynomial.polynomial.polyval(t, coef_power)
     change = np.flatnonzero(np.sign(e[1:]) != np.sign(e[:-1]))
     zeros = t[change] - e[change] * (t[change + 1] - t[change]) / (e[change + 1] - e[change])
     if zeros.size == count + 1 and lo == 0.0 and abs(zeros[0]) < 1e-6:
         zeros = zeros[1:]  # an odd error vanishes at 0 whatever the coefficients: no information there
-    return zeros if zeros.size == count else None
+    return zeros
+
+
+def _point_sets(g, power_t: list[Fraction], r: int) -> list[np.ndarray]:
+    """Interpolation points for the lattice: where p interpolates g, and Chebyshev points; for a
+    parity-restricted fit (r < n + 1) both on [0, 1] with r points and on [-1, 1] with more
+    (an overdetermined, least-squares closest vector), as the zero count on [0, 1] may not match r."""
+    n = len(power_t) - 1
+    coef = np.array([float(v) for v in power_t])
+
+    def chebyshev_points(lo: float, size: int) -> np.ndarray:
+        return lo + (1.0 - lo) * (1 - np.cos((np.arange(size) + 0.5) * np.pi / size)) / 2
+
+    sets = [chebyshev_points(-1.0 if r == n + 1 else 0.0, r if r < n + 1 else n + 1)]
+    zeros = _error_zeros(g, coef, -1.0 if r == n + 1 else 0.0, r)
+    if zeros.size == r:
+        sets.append(zeros)
+    if r < n + 1:
+        sets.append(chebyshev_points(-1.0, n + 1))
+        zeros = _error_zeros(g, coef, -1.0, n + 1)
+        if zeros.size >= r:
+            sets.append(zeros)
+    return sets
 
 
 def _closest_vectors(g, power_t: list[Fraction], free: list[int], frac_bits: int) -> list[tuple[int, ...]]:
     n = len(power_t) - 1
     r = len(free)
-    symmetric = len(free) < n + 1
-    lo = 0.0 if symmetric else -1.0
-    cheb = lo + (1.0 - lo) * (1 - np.cos((np.arange(r) + 0.5) * np.pi / r)) / 2
-    zeros = _error_zeros(g, np.array([float(v) for v in power_t]), lo, r)
     out = []
-    for t in [cheb] + ([zeros] if zeros is not None else []):
+    for t in _point_sets(g, power_t, r):
         basis = np.vander(t, n + 1, increasing=True)[:, free].T  # row k: t_i^k
         try:
             reduced, u = _lll(basis)
