@@ -82,3 +82,21 @@ def test_output_says_when_the_error_is_below_the_floor(tmp_path):
     result = CliRunner().invoke(approx, ["fit", "--func", "sigmoid", "--degree", "15", "--method", "minimax",
                                          "--interval", "1", "3", "--no-save"], catch_exceptions=False)
     assert "below the float64 evaluation floor" in result.output
+
+
+def test_a_remez_failure_above_the_floor_exits_2_naming_cause_and_alternative(tmp_path, monkeypatch):
+    # stand-in for an exchange that breaks down: a polynomial 10x the Chebyshev interpolant's error
+    from approx.methods import chebyshev, minimax
+
+    def broken(g, degree, parity=None):
+        coef = chebyshev.fit(g, degree)
+        coef[0] += 1.0
+        return coef, minimax.alternating_reference(g, coef), False
+
+    monkeypatch.setattr(minimax, "fit", broken)
+    result = CliRunner().invoke(approx, ["fit", "--func", "sigmoid", "--degree", "5", "--method",
+                                          "minimax", "--registry", str(tmp_path / "r.json")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "did not converge" in lines[0] and "--method chebyshev" in lines[0]
+    assert not (tmp_path / "r.json").exists()
