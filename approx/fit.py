@@ -24,7 +24,7 @@ from approx.approximation import Approximation, ErrorFigures, FixedPoint
 from approx.certify import certified_bound
 from approx.errors import FitError, UnknownNameError
 from approx.evaluation import UNIT_ROUNDOFF, evaluation_floor, monomial_power_t, monomial_rounding_bound, round_up
-from approx.exact_series import derivative, mp_horner, to_power
+from approx.exact_series import derivative, mp_horner
 from approx.methods import METHODS
 from approx.sup_norm import max_error as located_max_error, mp_error, rms_error, round_down
 from approx.targets import Target, get_target

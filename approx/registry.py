@@ -134,9 +134,16 @@ class Registry:
         Raises
         ------
         RegistryError
-            If the file exists without write permission, or is corrupt or foreign.
+            If the file exists without write permission, is corrupt or foreign, or
+            its folder cannot be created or written.
         """
-        self._existing_mode()
+        if self._existing_mode() is None:
+            folder = self.path.absolute().parent
+            while not folder.exists():
+                folder = folder.parent
+            if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+                raise RegistryError(f"cannot write registry {self.path}: {folder} is not a writable folder; "
+                                    f"choose another file with --registry")
         self._read()
 
     def _existing_mode(self) -> os.stat_result | None:
