@@ -19,6 +19,7 @@ import numpy as np
 
 from approx.approximation import Approximation
 from approx.errors import UnknownNameError
+from approx.evaluation import mapped_float_coefficients
 from approx.registry import Registry
 from approx.targets import get_target
 
@@ -138,10 +139,9 @@ class PolynomialActivation(Activation):
         self.approximation = approximation
         self.name = approximation.name
         self.coefficients = approximation.coefficients
-        a, b = approximation.domain
-        self.scale, self.shift = 2.0 / (b - a), -(a + b) / (b - a)
-        self.power_coef = np.array([float(v) for v in approximation.power_coef_t()])
-        self._dpower = self.power_coef[1:] * np.arange(1, self.power_coef.size) * self.scale
+        # the float64 form whose rounding error approx.evaluation.evaluation_floor bounds
+        self.scale, self.shift, self.power_coef, self._dpower = mapped_float_coefficients(
+            approximation.power_coef_t(), *approximation.domain)
 
     @property
     def interval(self) -> tuple[float, float]:

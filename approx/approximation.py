@@ -37,11 +37,36 @@ class ErrorFigures:
         Certified upper bound on the sup norm (interval branch and bound).
     rms_error : float
         sqrt(mean of (f - p)^2 over [a, b]).
+    monomial_error_bound : float or None
+        Certified upper bound on |f(x) - q(x)| for the float64 monomial
+        coefficients in x (``Approximation.coefficients``, or the derivative's
+        ``coefficients`` in the JSON) evaluated by Horner's scheme in float64,
+        rounding included (:mod:`approx.evaluation`).
+    evaluation_floor : float or None
+        Bound on the float64 rounding error of evaluating the native form as
+        :class:`approx.PolynomialActivation` does; an approximation error
+        below it is not observable in float64.
     """
 
     max_error: float
     error_bound: float
     rms_error: float
+    monomial_error_bound: float | None = None
+    evaluation_floor: float | None = None
+
+    @property
+    def below_floor(self) -> bool:
+        """True when the located error is below the float64 evaluation floor."""
+        return self.evaluation_floor is not None and self.max_error < self.evaluation_floor
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ErrorFigures":
+        """From the fields of :meth:`Approximation.to_dict` (the two optional ones may be absent)."""
+        def optional(key):
+            return None if d.get(key) is None else float(d[key])
+
+        return cls(float(d["max_error"]), float(d["error_bound"]), float(d["rms_error"]),
+                   optional("monomial_error_bound"), optional("evaluation_floor"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +80,18 @@ class FixedPoint:
     integers : tuple of int, length n + 1
         q_k with coefficient q_k 2^-F of t^k, ascending.
     max_error, error_bound : float
-        Error of the rounded polynomial against the target (as ErrorFigures).
+        Error of the exact rounded polynomial against the target (as ErrorFigures).
+    rounding : {"nearest", "lattice"}
+        How the integers were chosen: each coefficient rounded to the nearest
+        multiple, or the search of :mod:`approx.fixed_point`, whichever has the
+        smaller certified bound.
     """
 
     frac_bits: int
     integers: tuple[int, ...]
     max_error: float
     error_bound: float
+    rounding: str = "nearest"
 
     @property
     def coefficients(self) -> np.ndarray:
@@ -100,6 +130,10 @@ class Approximation:
     proven_minimal : bool or None
         For minimax with a goal: whether de la Vallee Poussin's bound proves
         that degree - 1 cannot reach E.
+    minimax_converged : bool or None
+        For minimax: False when the Remez exchange found no equioscillating
+        polynomial better than the Chebyshev interpolant (only at float64's
+        rounding floor, where the interpolant is returned).
     """
 
     name: str
@@ -115,6 +149,7 @@ class Approximation:
     fixed_point: FixedPoint | None = None
     max_error_goal: float | None = None
     proven_minimal: bool | None = None
+    minimax_converged: bool | None = None
 
     # -- evaluation ---------------------------------------------------------
     def series(self):
@@ -148,7 +183,9 @@ class Approximation:
         """Monomial coefficients a_k of p(x) = sum a_k x^k, ascending, shape (degree + 1,).
 
         Exact conversion rounded once per coefficient; for high degrees on wide
-        intervals the monomial form is ill-conditioned to evaluate (prefer ``coef``).
+        or off-centre intervals the monomial form is ill-conditioned to evaluate
+        (prefer ``coef``): ``errors.monomial_error_bound`` certifies exactly
+        these floats evaluated by Horner's scheme in float64.
         """
         a, b = (Fraction(v) for v in self.domain)
         alpha, beta = 2 / (b - a), -(a + b) / (b - a)  # t = alpha x + beta
@@ -157,6 +194,12 @@ class Approximation:
             for j in range(k + 1):  # ck (alpha x + beta)^k
                 out[j] += ck * comb(k, j) * alpha**j * beta ** (k - j)
         return np.array([float(v) for v in out])
+
+    @property
+    def derivative_coefficients(self) -> np.ndarray:
+        """Monomial coefficients of p'(x), k a_k in float64, ascending, shape (max(degree, 1),)."""
+        a = self.coefficients
+        return a[1:] * np.arange(1, a.size) if a.size > 1 else np.zeros(1)
 
     # -- persistence ----------------------------------------------------------
     def to_dict(self) -> dict:
@@ -173,11 +216,13 @@ class Approximation:
             **dataclasses.asdict(self.errors),
         }
         d["derivative"] = None if self.derivative_errors is None else {
-            "coefficients": _monomial_derivative(self.coefficients).tolist(),
+            "coefficients": self.derivative_coefficients.tolist(),
             **dataclasses.asdict(self.derivative_errors),
         }
         if self.minimax_lower_bound is not None:
             d["minimax_lower_bound"] = self.minimax_lower_bound
+        if self.minimax_converged is not None:
+            d["minimax_converged"] = self.minimax_converged
         if self.max_error_goal is not None:
             d["max_error_goal"] = self.max_error_goal
             d["proven_minimal"] = self.proven_minimal
@@ -185,7 +230,8 @@ class Approximation:
             fp = self.fixed_point
             d["fixed_point"] = {"frac_bits": fp.frac_bits, "variable": "t", "integers": list(fp.integers),
                                 "coefficients": fp.coefficients.tolist(),
-                                "max_error": fp.max_error, "error_bound": fp.error_bound}
+                                "max_error": fp.max_error, "error_bound": fp.error_bound,
+                                "rounding": fp.rounding}
         return d
 
     @classmethod
@@ -197,22 +243,18 @@ class Approximation:
         KeyError, TypeError, ValueError
             If ``d`` lacks a field or a field has the wrong type.
         """
-        errors = ErrorFigures(float(d["max_error"]), float(d["error_bound"]), float(d["rms_error"]))
+        errors = ErrorFigures.from_dict(d)
         deriv = d.get("derivative")
         fp = d.get("fixed_point")
         return cls(
             name=str(d["name"]), func=str(d["func"]), method=str(d["method"]), degree=int(d["degree"]),
             domain=(float(d["interval"][0]), float(d["interval"][1])), kind=str(d["basis"]["kind"]),
             coef=np.array(d["basis"]["coefficients"], dtype=np.float64), errors=errors,
-            derivative_errors=None if deriv is None else ErrorFigures(
-                float(deriv["max_error"]), float(deriv["error_bound"]), float(deriv["rms_error"])),
-            minimax_lower_bound=d.get("minimax_lower_bound"),
+            derivative_errors=None if deriv is None else ErrorFigures.from_dict(deriv),
+            minimax_lower_bound=d.get("minimax_lower_bound"), minimax_converged=d.get("minimax_converged"),
             max_error_goal=d.get("max_error_goal"), proven_minimal=d.get("proven_minimal"),
             fixed_point=None if fp is None else FixedPoint(
                 int(fp["frac_bits"]), tuple(int(q) for q in fp["integers"]),
-                float(fp["max_error"]), float(fp["error_bound"])),
+                float(fp["max_error"]), float(fp["error_bound"]), str(fp.get("rounding", "nearest"))),
         )
 
-
-def _monomial_derivative(a: np.ndarray) -> np.ndarray:
-    return a[1:] * np.arange(1, a.size) if a.size > 1 else np.zeros(1)

@@ -19,10 +19,12 @@ import mpmath
 import numpy as np
 from numpy.polynomial import chebyshev as C
 
+from approx import fixed_point
 from approx.approximation import Approximation, ErrorFigures, FixedPoint
 from approx.certify import certified_bound
 from approx.errors import FitError, UnknownNameError
-from approx.exact_series import derivative, mp_horner, to_power
+from approx.evaluation import UNIT_ROUNDOFF, evaluation_floor, monomial_power_t, monomial_rounding_bound, round_up
+from approx.exact_series import derivative, mp_horner
 from approx.methods import METHODS
 from approx.sup_norm import max_error as located_max_error, mp_error, rms_error, round_down
 from approx.targets import Target, get_target
@@ -31,6 +33,9 @@ __all__ = ["fit", "default_name", "MAX_DEGREE", "METHODS"]
 
 MAX_DEGREE = 31
 MAX_FRAC_BITS = 62
+# narrowest interval, relative to max(1, |a|, |b|): keeps (2 / (b - a))^31 and the monomial coefficients
+# in x far from float64 overflow, and leaves 2^32 floats in [a, b]
+MIN_RELATIVE_WIDTH = 2.0**-20
 
 
 def _fmt(v: float) -> str:
@@ -55,6 +60,10 @@ def _check_interval(interval) -> tuple[float, float]:
         raise FitError(f"interval [{a}, {b}] is empty; give bounds with A < B")
     if max(abs(a), abs(b)) > 1e3:
         raise FitError(f"interval [{a}, {b}] reaches beyond |x| = 1000, where the targets saturate; narrow it")
+    if b - a < MIN_RELATIVE_WIDTH * max(1.0, abs(a), abs(b)):
+        raise FitError(f"interval [{a:g}, {b:g}] is too narrow for float64 (width {b - a:.3g}; the monomial "
+                       f"coefficients in x would overflow); give a width of at least "
+                       f"{MIN_RELATIVE_WIDTH * max(1.0, abs(a), abs(b)):.3g}")
     return a, b
 
 
@@ -90,6 +99,8 @@ class _Fit:
     kind: str
     coef: np.ndarray
     reference: np.ndarray | None  # minimax reference points in t
+    converged: bool | None = None  # minimax: equioscillation reached
+    parity: str | None = None  # the parity the fit imposed ("odd", "even") or None
 
 
 def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, points, weights) -> _Fit:
@@ -103,9 +114,9 @@ def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, po
         return target.np(x) - (offset + slope * x)
 
     module = METHODS[method]
-    reference = None
+    reference = converged = None
     if method == "minimax":
-        coef, reference = module.fit(g, degree, parity=sym.parity if use_sym else None)
+        coef, reference, converged = module.fit(g, degree, parity=sym.parity if use_sym else None)
     elif method == "lsq":
         coef = module.fit(g, degree, points=points, weights=weights)
     else:
@@ -117,21 +128,36 @@ def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, po
         coef[0] += offset
         if degree >= 1:
             coef[1] += slope * half
-    return _Fit(module.KIND, coef, reference)
+    return _Fit(module.KIND, coef, reference, converged, sym.parity if use_sym else None)
 
 
-def _figures(target: Target, np_poly, power: list[Fraction], a: float, b: float, degree: int) -> ErrorFigures:
-    located, _ = located_max_error(target, np_poly, lambda t: mp_horner(power, t), a, b, degree)
+def _located(target: Target, np_poly, power: list[Fraction], a: float, b: float, degree: int) -> float:
+    return located_max_error(target, np_poly, lambda t: mp_horner(power, t), a, b, degree)[0]
+
+
+def _figures(target: Target, np_poly, power: list[Fraction], a: float, b: float, degree: int,
+             monomial: np.ndarray | None = None, floor: float | None = None) -> ErrorFigures:
+    """Located sup norm, certified bound and rms of f - p; with ``monomial`` (float64 coefficients in x)
+    also the certified bound of that form evaluated by Horner in float64."""
+    located = _located(target, np_poly, power, a, b, degree)
     cert = certified_bound(target, power, a, b)
     located = max(located, cert.lower)
+    monomial_bound = None
+    if monomial is not None:
+        exact = certified_bound(target, monomial_power_t(monomial, a, b), a, b).bound
+        monomial_bound = round_up(Fraction(exact) + Fraction(monomial_rounding_bound(monomial, a, b)))
     # the rms never exceeds the sup norm; its float64 quadrature can, when the error is down at
     # float64's rounding of f (e.g. 2e-17 for sigmoid degree 12 on [-6, -5])
     return ErrorFigures(max_error=located, error_bound=cert.bound,
-                        rms_error=min(rms_error(target, np_poly, a, b), located))
+                        rms_error=min(rms_error(target, np_poly, a, b), located),
+                        monomial_error_bound=monomial_bound, evaluation_floor=floor)
 
 
-def _dvp_lower_bound(target: Target, power: list[Fraction], a: float, b: float, reference: np.ndarray) -> float:
-    """De la Vallee Poussin: min |e| on a reference where e alternates in sign, else 0."""
+def _dvp_lower_bound(target: Target, power: list[Fraction], a: float, b: float, reference: np.ndarray,
+                     needed: int) -> float:
+    """De la Vallee Poussin: min |e| on a reference of ``needed`` points where e alternates in sign, else 0."""
+    if len(reference) < needed:
+        return 0.0
     errs = mp_error(target, lambda t: mp_horner(power, t), a, b, reference)
     signs = [mpmath.sign(e) for e in errs]
     if any(s == 0 for s in signs) or any(s1 == s2 for s1, s2 in zip(signs, signs[1:])):
@@ -139,33 +165,83 @@ def _dvp_lower_bound(target: Target, power: list[Fraction], a: float, b: float, 
     return round_down(min(abs(e) for e in errs))
 
 
+def _skeleton(target: Target, method: str, degree: int, a: float, b: float, result: _Fit) -> Approximation:
+    return Approximation(name="", func=target.name, method=method, degree=degree, domain=(a, b),
+                         kind=result.kind, coef=result.coef, errors=ErrorFigures(0.0, 0.0, 0.0))
+
+
+def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _Fit) -> _Fit:
+    """The Remez result, or the Chebyshev interpolant where the exchange failed at float64's floor.
+
+    Raises
+    ------
+    FitError
+        If the exchange failed above the floor.
+    """
+    cheb = _fit_degree(target, "chebyshev", degree, a, b, None, None)
+    if np.array_equal(cheb.coef, result.coef) and result.converged:
+        return result
+    ours, theirs = (_skeleton(target, "minimax", degree, a, b, r) for r in (result, cheb))
+    ours_error = _located(target, ours.series_in_t(), ours.power_coef_t(), a, b, degree)
+    cheb_error = _located(target, theirs.series_in_t(), theirs.power_coef_t(), a, b, degree)
+    if ours_error <= cheb_error and not np.array_equal(cheb.coef, result.coef):
+        return result
+    floor = evaluation_floor(theirs.power_coef_t(), a, b)
+    if cheb_error > floor:
+        raise FitError(f"minimax (Remez exchange) did not converge for {target.name} degree {degree} on "
+                       f"[{a:g}, {b:g}]: no reference equioscillates and its error {ours_error:.3g} is not below "
+                       f"the Chebyshev interpolant's {cheb_error:.3g}; use --method chebyshev")
+    mid, half = (a + b) / 2, (b - a) / 2
+    reference = METHODS["minimax"].alternating_reference(lambda t: target.np(mid + half * t), cheb.coef)
+    return dataclasses.replace(cheb, reference=reference, converged=False, parity=None)
+
+
+def _fixed_point(target: Target, power: list[Fraction], a: float, b: float, degree: int,
+                 frac_bits: int) -> FixedPoint:
+    """Nearest rounding and the lattice search's candidates, certified; the least bound is kept."""
+    mid, half = (a + b) / 2, (b - a) / 2
+    candidates = {fixed_point.nearest(power, frac_bits): "nearest"}
+    for ints in fixed_point.lattice_candidates(lambda t: target.np(mid + half * t), power, frac_bits):
+        candidates.setdefault(ints, "lattice")
+    best = None
+    for ints, how in candidates.items():  # nearest first: a later candidate must be strictly better
+        q_power = [Fraction(q, 2**frac_bits) for q in ints]
+        cert = certified_bound(target, q_power, a, b)
+        if best is None or cert.bound < best[0].bound:
+            best = (cert, ints, how, q_power)
+    cert, ints, how, q_power = best
+    q_series = C.Chebyshev(C.poly2cheb(np.array([float(v) for v in q_power])))
+    located = max(_located(target, q_series, q_power, a, b, degree), cert.lower)
+    return FixedPoint(frac_bits, ints, located, cert.bound, how)
+
+
 def _evaluate(target: Target, name: str | None, method: str, degree: int, a: float, b: float,
               result: _Fit, frac_bits: int | None) -> Approximation:
-    approx = Approximation(name="", func=target.name, method=method, degree=degree, domain=(a, b),
-                           kind=result.kind, coef=result.coef, errors=ErrorFigures(0.0, 0.0, 0.0))
+    if method == "minimax":
+        result = _checked_minimax(target, degree, a, b, result)
+    approx = _skeleton(target, method, degree, a, b, result)
     in_t = approx.series_in_t()
     power = approx.power_coef_t()
-    errors = _figures(target, in_t, power, a, b, degree)
+    errors = _figures(target, in_t, power, a, b, degree, monomial=approx.coefficients,
+                      floor=evaluation_floor(power, a, b))
     deriv_errors = None
     d_target = target.derivative
     if d_target is not None:
         scale = Fraction(2) / (Fraction(b) - Fraction(a))  # dt/dx
         d_power = [scale * v for v in derivative(power)]
-        deriv_errors = _figures(d_target, in_t.deriv() * (2.0 / (b - a)), d_power, a, b, max(degree - 1, 0))
+        deriv_errors = _figures(d_target, in_t.deriv() * (2.0 / (b - a)), d_power, a, b, max(degree - 1, 0),
+                                monomial=approx.derivative_coefficients,
+                                floor=evaluation_floor(power, a, b, derivative=True))
     lower = None
     if result.reference is not None:
         # the reference lies in [0, 1] for a parity fit: the error there is the same
-        lower = _dvp_lower_bound(target, power, a, b, result.reference)
-    fixed = None
-    if frac_bits is not None:
-        ints = tuple(round(v * 2**frac_bits) for v in power)
-        q_power = [Fraction(q, 2**frac_bits) for q in ints]
-        q_series = C.Chebyshev(C.poly2cheb(np.array([float(v) for v in q_power])))
-        q_err = _figures(target, q_series, q_power, a, b, degree)
-        fixed = FixedPoint(frac_bits, ints, q_err.max_error, q_err.error_bound)
+        needed = len(METHODS["minimax"].basis_indices(degree, result.parity)) + 1
+        lower = _dvp_lower_bound(target, power, a, b, result.reference, needed)
+    fixed = None if frac_bits is None else _fixed_point(target, power, a, b, degree, frac_bits)
     return dataclasses.replace(
         approx, name=name or default_name(target.name, method, degree, (a, b), frac_bits),
-        errors=errors, derivative_errors=deriv_errors, minimax_lower_bound=lower, fixed_point=fixed)
+        errors=errors, derivative_errors=deriv_errors, minimax_lower_bound=lower, fixed_point=fixed,
+        minimax_converged=result.converged)
 
 
 def fit(func: str | Target, degree: int | None = None, *, method: str = "chebyshev", interval=None,
@@ -226,9 +302,26 @@ def fit(func: str | Target, degree: int | None = None, *, method: str = "chebysh
     return _fit_to_error(target, method, float(max_error), a, b, points, weights, frac_bits, name)
 
 
+def _check_goal_above_floor(target: Target, goal: float, a: float, b: float) -> None:
+    """Refuse, before any fit, a goal below the rounding of Horner's last step, 2u max |f|.
+
+    Every polynomial of degree >= 1 evaluated in float64 has an evaluation floor of at least
+    gamma_2 sum |b_k| >= 2u max |p|; only a constant (evaluated exactly) escapes it, so the check
+    applies when no constant reaches the goal ((max f - min f) / 2 > goal on a grid).
+    """
+    fx = target.np(np.linspace(a, b, 1001))
+    if (fx.max() - fx.min()) / 2 > goal:
+        floor = 2 * float(UNIT_ROUNDOFF) * float(np.max(np.abs(fx)))
+        if goal < floor:
+            raise FitError(f"max error {goal:g} is below the float64 evaluation floor of {target.name} on "
+                           f"[{a:g}, {b:g}] (at least {floor:.3g} for any polynomial of degree >= 1); "
+                           f"ask for at least {floor:.3g}")
+
+
 def _fit_to_error(target, method, goal, a, b, points, weights, frac_bits, name) -> Approximation:
     if not (math.isfinite(goal) and goal > 0):
         raise FitError(f"max_error must be a positive number, got {goal!r}")
+    _check_goal_above_floor(target, goal, a, b)
     previous_lower = math.inf
     best = math.inf
     for degree in range(MAX_DEGREE + 1):
@@ -241,11 +334,17 @@ def _fit_to_error(target, method, goal, a, b, points, weights, frac_bits, name) 
                                        lambda t: mp_horner(power, t), a, b, degree)
         best = min(best, located)
         if located <= goal:
+            floor = evaluation_floor(power, a, b)
+            if goal < floor:
+                raise FitError(f"max error {goal:g} is below the float64 evaluation floor {floor:.3g} of the "
+                               f"degree-{degree} polynomial that reaches it on [{a:g}, {b:g}]: float64 evaluation "
+                               f"cannot deliver it; ask for at least {floor:.3g}")
             approx = _evaluate(target, name, method, degree, a, b, result, frac_bits)
             if approx.errors.error_bound <= goal:
                 proven = None if method != "minimax" else bool(degree == 0 or previous_lower > goal)
                 return dataclasses.replace(approx, max_error_goal=goal, proven_minimal=proven)
         if result.reference is not None:
-            previous_lower = _dvp_lower_bound(target, power, a, b, result.reference)
+            needed = len(METHODS["minimax"].basis_indices(degree, result.parity)) + 1
+            previous_lower = _dvp_lower_bound(target, power, a, b, result.reference, needed)
     raise FitError(f"no degree up to {MAX_DEGREE} reaches max error {goal:g} with method {method} on "
                    f"[{a:g}, {b:g}] (smallest error reached: {best:.3g}); raise the goal or narrow the interval")

@@ -12,7 +12,10 @@ new content is written to a temporary file in the same folder, flushed,
 fsync'ed and renamed over the old one (``os.replace`` is atomic on POSIX), so
 concurrent writers lose nothing and a crash never leaves a half-written file.
 A file that is not valid JSON, not an approx registry, or of a newer schema is
-reported and never overwritten.
+reported and never overwritten.  The rewritten file keeps the old file's
+permission bits (and owner and group, where the process may set them); a file
+without write permission is refused, never replaced; a new file is created
+with mode 0666 less the user's umask, as ``open`` would.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 from approx.approximation import Approximation
@@ -124,11 +128,61 @@ class Registry:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def check_writable(self) -> None:
+        """Refuse early, before any work, a registry that :meth:`add` could not write.
+
+        Raises
+        ------
+        RegistryError
+            If the file exists without write permission, is corrupt or foreign, or
+            its folder cannot be created or written.
+        """
+        if self._existing_mode() is None:
+            folder = self.path.absolute().parent
+            while not folder.exists():
+                folder = folder.parent
+            if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+                raise RegistryError(f"cannot write registry {self.path}: {folder} is not a writable folder; "
+                                    f"choose another file with --registry")
+        self._read()
+
+    def _existing_mode(self) -> os.stat_result | None:
+        """The current file's stat, after refusing a file we may not write; None if there is none."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RegistryError(f"cannot read registry {self.path}: {exc.strerror}") from None
+        writable = st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        if not writable or not os.access(self.path, os.W_OK):
+            raise RegistryError(f"registry {self.path} is read-only (mode {stat.S_IMODE(st.st_mode):04o}); "
+                                f"make it writable (chmod u+w) or choose another file with --registry")
+        return st
+
+    def _temporary(self) -> tuple[int, str]:
+        """A new file beside the registry, mode 0666 less the umask (as ``open`` creates files)."""
+        for _ in range(100):
+            tmp = str(self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+            except FileExistsError:
+                continue
+        raise RegistryError(f"cannot create a temporary file beside registry {self.path}")
+
     def _write(self, entries: dict) -> None:
         data = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "activations": entries}
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        old = self._existing_mode()
+        try:
+            fd, tmp = self._temporary()
+        except OSError as exc:
+            raise RegistryError(f"cannot write registry {self.path}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                if old is not None:
+                    os.fchmod(fh.fileno(), stat.S_IMODE(old.st_mode))
+                    with contextlib.suppress(PermissionError):  # only root may give a file away
+                        os.fchown(fh.fileno(), old.st_uid, old.st_gid)
                 json.dump(data, fh, indent=1, sort_keys=True)
                 fh.write("\n")
                 fh.flush()
