@@ -181,6 +181,53 @@ def test_a_strangers_certificate_is_refused_as_the_dealer(certs):
     assert "error" in fake_out  # no seed was handed out: the party never sent its HELLO
 
 
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory):
+    """Certificates signed by the dealer's CA whose names play on the role rules."""
+    return make_certificates(tmp_path_factory.mktemp("tricky"), {
+        "dealer": ["dealer"], "party-0": ["party-0"], "party-10": ["party-10"], "cn-only": [],
+        "cn-party-1-san-stranger": ["stranger.example"], "two-cns": [], "cn-dealer-san-other": ["host.example"]},
+        subjects={"cn-only": ["party-1"], "cn-party-1-san-stranger": ["party-1"], "two-cns": ["stranger", "party-1"],
+                  "cn-dealer-san-other": ["dealer"]})
+
+
+def answer_to_party_1(dealer_tls, client_tls):
+    """What a real dealer answers a TLS client that announces itself as party 1 (message types, ERROR text)."""
+    dealer = listening()
+    thread, _ = in_thread(serve, dealer, 2, timeout=5.0, session="s", tls=dealer_tls)
+    sock = client_tls.context(server=False).wrap_socket(socket.create_connection(dealer.getsockname()))
+    send_message(sock, MessageType.HELLO, 1, hello(1))
+    kind, payload = read(sock)
+    sock.close()
+    thread.join(20.0)
+    return kind, payload.decode()
+
+
+@pytest.mark.parametrize("stem", ["party-0", "party-10", "cn-party-1-san-stranger", "two-cns"])
+def test_a_certificate_that_does_not_name_party_1_alone_cannot_play_it(tricky, stem):
+    # a DNS name makes the common name irrelevant (RFC 6125), so a CN the CA did not vet adds no role;
+    # a subject with two common names names none; party-10 is not party-1
+    kind, text = answer_to_party_1(tricky["dealer"], tricky[stem])
+    assert kind == MessageType.ERROR and "not to party-1: refused" in text
+
+
+def test_a_common_name_alone_names_the_role_and_cannot_make_a_dealer(tricky):
+    kind, _ = answer_to_party_1(tricky["dealer"], tricky["cn-only"])
+    assert kind == MessageType.HELLO  # a certificate without DNS names: its one common name counts
+    dealer = listening()
+    fake_thread, _ = in_thread(serve, dealer, 2, timeout=5.0, session="s", tls=tricky["cn-dealer-san-other"])
+    thread, out = in_thread(connect, 1, 2, {0: ("127.0.0.1", 1)}, dealer.getsockname(), timeout=5.0, session="s",
+                            tls=tricky["cn-only"])
+    thread.join(20.0)
+    fake_thread.join(20.0)
+    assert "the peer playing the dealer is issued to host.example, not to dealer" in str(out["error"])
+
+
+def test_a_hello_cannot_name_the_dealer_as_a_party_id():
+    with pytest.raises(ProtocolError, match="K below 65535"):
+        parse_hello(json.dumps({"role": "party-65535", "parties": 2, "session": "s", "params": {}}).encode(), None)
+
+
 def test_plaintext_beyond_loopback_and_a_master_seed_beyond_tests_are_refused():
     with pytest.raises(TransportError, match="not a loopback address: without TLS"):
         connect(1, 2, {0: ("192.0.2.1", 9)}, ("192.0.2.1", 9), timeout=1.0)
