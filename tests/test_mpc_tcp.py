@@ -1,6 +1,7 @@
 """The TCP transport: real party and dealer processes on 127.0.0.1 compute what the in-process protocol does,
 count the same bytes, and stop with a clear error when a peer dies, stays silent, is unknown or malformed."""
 
+import json
 import os
 import socket
 import threading
@@ -229,6 +230,60 @@ def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
         sock.close()
     assert isinstance(outcome["error"], ProtocolError) and "release" in str(outcome["error"])
     assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def dealer_with_two_parties(**options):
+    """A dealer in a thread and the two parties' raw sockets, introduced; returns (thread, outcome, sockets)."""
+    dealer = socket.create_server(("127.0.0.1", 0))
+    outcome = {}
+
+    def deal():
+        try:
+            serve(dealer, 2, timeout=10.0, **options)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=deal)
+    thread.start()
+    socks = []
+    for party in range(2):
+        sock = socket.create_connection(dealer.getsockname(), timeout=10.0)
+        send_message(sock, MessageType.HELLO, party, hello(party, 2, ""))
+        assert recv_message(sock, DEALER)[0] == MessageType.HELLO
+        assert recv_message(sock, DEALER)[0] == MessageType.SEED
+        socks.append(sock)
+    return thread, outcome, socks
+
+
+def test_the_dealer_refuses_products_larger_than_any_shape_before_drawing_them():
+    thread, outcome, socks = dealer_with_two_parties()
+    for shape in ([1 << 20, 1], [1, 1 << 20]):  # 8 MiB masks whose broadcast product has 2^40 elements
+        send_message(socks[1], MessageType.REQUEST, 1, json.dumps({"kind": "mask", "args": [shape],
+                                                                    "release": []}).encode())
+    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "products", "args": [[["mul", 0, 1]]], "release": []}')
+    kind, payload = recv_message(socks[1], DEALER)
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    assert isinstance(outcome["error"], ProtocolError) and "more than 134217728 elements" in str(outcome["error"])
+    assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def test_any_failure_of_the_dealer_is_told_to_every_party(monkeypatch):
+    import mpc.dealer_server
+
+    def exhausted(*args):
+        raise MemoryError()
+
+    monkeypatch.setattr(mpc.dealer_server, "_answer", exhausted)
+    thread, outcome, socks = dealer_with_two_parties()
+    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "mask", "args": [[3]], "release": []}')
+    answers = [recv_message(sock, DEALER) for sock in socks]
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    assert isinstance(outcome["error"], MemoryError)
+    assert all(kind == MessageType.ERROR and payload == b"the dealer stopped: MemoryError" for kind, payload in answers)
 
 
 def test_tls_gives_the_same_results(registry_env, tmp_path):
