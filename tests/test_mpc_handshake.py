@@ -270,6 +270,18 @@ def test_the_launchers_death_stops_its_children():
     assert not done.is_alive(), f"children {pids} still running 20 s after their launcher died"
 
 
+@pytest.mark.parametrize("payload", [b'{"bound": NaN}', b"[Infinity]", b"-Infinity"])
+def test_an_announced_value_with_nan_or_infinity_is_refused(payload):
+    from mpc.communicator import Communicator
+
+    class Receiving(Communicator):
+        def _announce(self, owner, sent):
+            return payload  # what party 0 sent
+
+    with pytest.raises(ProtocolError, match="party 0 announced a public value that is not valid JSON"):
+        Receiving(2, [1]).announce(0)
+
+
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                        max_size=4), max_leaves=12)

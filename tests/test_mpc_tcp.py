@@ -286,6 +286,17 @@ def test_any_failure_of_the_dealer_is_told_to_every_party(monkeypatch):
     assert all(kind == MessageType.ERROR and payload == b"the dealer stopped: MemoryError" for kind, payload in answers)
 
 
+def test_a_peers_error_text_cannot_write_terminal_escapes():
+    thread, outcome, socks = dealer_with_two_parties()
+    send_message(socks[1], MessageType.ERROR, 1, "\x1b]0;owned\x07\x1b[2J\u202eok\r\nfine\x00".encode())
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    text = str(outcome["error"])
+    assert text.startswith("party 1 failed: ") and text.isprintable()  # escaped, not interpreted by a terminal
+    assert "\\x1b]0;owned\\x07" in text and "\\u202eok\\r\\nfine\\x00" in text
+
+
 def test_tls_gives_the_same_results(registry_env, tmp_path):
     tls = make_certificates(tmp_path, {"all": ["party-0", "party-1", "dealer"]})["all"]  # one host, every role
     local = run(circuit, 2, args=(20,), seed=SEED)[0]
