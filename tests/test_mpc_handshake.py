@@ -169,13 +169,19 @@ def test_a_strangers_certificate_is_refused_as_a_party(certs):
     assert "error" in threads[0][1]  # and party 0 does not run with it
 
 
-def test_a_strangers_certificate_is_refused_as_the_dealer(certs):
+def party_1_against_a_dealer(dealer_tls, party_tls):
+    """Party 1 connecting to a dealer with ``dealer_tls``; returns (party 1's outcome, the dealer's)."""
     dealer = listening()
-    fake_thread, fake_out = in_thread(serve, dealer, 2, timeout=10.0, session="s", tls=certs["stranger"])
+    fake_thread, fake_out = in_thread(serve, dealer, 2, timeout=10.0, session="s", tls=dealer_tls)
     thread, out = in_thread(connect, 1, 2, {0: ("127.0.0.1", 1)}, dealer.getsockname(), timeout=10.0, session="s",
-                            tls=certs["party-1"])
+                            tls=party_tls)
     thread.join(20.0)
     fake_thread.join(20.0)
+    return out, fake_out
+
+
+def test_a_strangers_certificate_is_refused_as_the_dealer(certs):
+    out, fake_out = party_1_against_a_dealer(certs["stranger"], certs["party-1"])
     assert isinstance(out["error"], ProtocolError)
     assert "the peer playing the dealer is issued to stranger, not to dealer" in str(out["error"])
     assert "error" in fake_out  # no seed was handed out: the party never sent its HELLO
@@ -214,12 +220,7 @@ def test_a_certificate_that_does_not_name_party_1_alone_cannot_play_it(tricky, s
 def test_a_common_name_alone_names_the_role_and_cannot_make_a_dealer(tricky):
     kind, _ = answer_to_party_1(tricky["dealer"], tricky["cn-only"])
     assert kind == MessageType.HELLO  # a certificate without DNS names: its one common name counts
-    dealer = listening()
-    fake_thread, _ = in_thread(serve, dealer, 2, timeout=5.0, session="s", tls=tricky["cn-dealer-san-other"])
-    thread, out = in_thread(connect, 1, 2, {0: ("127.0.0.1", 1)}, dealer.getsockname(), timeout=5.0, session="s",
-                            tls=tricky["cn-only"])
-    thread.join(20.0)
-    fake_thread.join(20.0)
+    out, _ = party_1_against_a_dealer(tricky["cn-dealer-san-other"], tricky["cn-only"])
     assert "the peer playing the dealer is issued to host.example, not to dealer" in str(out["error"])
 
 

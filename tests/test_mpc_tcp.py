@@ -204,34 +204,6 @@ def test_the_dealer_process_forgets_released_masks():
     assert outcome["dealer"]["live_masks"] <= 3  # ... and all but the live tensors' released
 
 
-def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
-    dealer = socket.create_server(("127.0.0.1", 0))
-    outcome = {}
-
-    def deal():
-        try:
-            serve(dealer, 2, timeout=10.0)
-        except Exception as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=deal)
-    thread.start()
-    socks = []
-    for party in range(2):
-        sock = socket.create_connection(dealer.getsockname(), timeout=10.0)
-        send_message(sock, MessageType.HELLO, party, hello(party, 2, ""))
-        assert recv_message(sock, DEALER)[0] == MessageType.HELLO
-        assert recv_message(sock, DEALER)[0] == MessageType.SEED
-        socks.append(sock)
-    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "mask", "args": [[3]], "release": [7]}')
-    kind, payload = recv_message(socks[1], DEALER)
-    thread.join(30.0)
-    for sock in socks:
-        sock.close()
-    assert isinstance(outcome["error"], ProtocolError) and "release" in str(outcome["error"])
-    assert kind == MessageType.ERROR and b"cannot serve" in payload
-
-
 def dealer_with_two_parties(**options):
     """A dealer in a thread and the two parties' raw sockets, introduced; returns (thread, outcome, sockets)."""
     dealer = socket.create_server(("127.0.0.1", 0))
@@ -255,17 +227,30 @@ def dealer_with_two_parties(**options):
     return thread, outcome, socks
 
 
-def test_the_dealer_refuses_products_larger_than_any_shape_before_drawing_them():
+def dealer_answer(*requests):
+    """The last party sends these REQUEST payloads; returns (the dealer's error, the kind and payload it answered)."""
     thread, outcome, socks = dealer_with_two_parties()
-    for shape in ([1 << 20, 1], [1, 1 << 20]):  # 8 MiB masks whose broadcast product has 2^40 elements
-        send_message(socks[1], MessageType.REQUEST, 1, json.dumps({"kind": "mask", "args": [shape],
-                                                                    "release": []}).encode())
-    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "products", "args": [[["mul", 0, 1]]], "release": []}')
+    for request in requests:
+        send_message(socks[1], MessageType.REQUEST, 1, request)
     kind, payload = recv_message(socks[1], DEALER)
     thread.join(30.0)
     for sock in socks:
         sock.close()
-    assert isinstance(outcome["error"], ProtocolError) and "more than 134217728 elements" in str(outcome["error"])
+    return outcome["error"], kind, payload
+
+
+def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
+    error, kind, payload = dealer_answer(b'{"kind": "mask", "args": [[3]], "release": [7]}')
+    assert isinstance(error, ProtocolError) and "release" in str(error)
+    assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def test_the_dealer_refuses_products_larger_than_any_shape_before_drawing_them():
+    # 8 MiB masks whose broadcast product has 2^40 elements
+    masks = [json.dumps({"kind": "mask", "args": [shape], "release": []}).encode() for shape in ([1 << 20, 1],
+                                                                                              [1, 1 << 20])]
+    error, kind, payload = dealer_answer(*masks, b'{"kind": "products", "args": [[["mul", 0, 1]]], "release": []}')
+    assert isinstance(error, ProtocolError) and "more than 134217728 elements" in str(error)
     assert kind == MessageType.ERROR and b"cannot serve" in payload
 
 
