@@ -213,7 +213,7 @@ def _wait_for_caller(listener: socket.socket, watched: list, expected: set, dead
         ready, _, _ = select.select([listener, *(c.sock for c in watched)], [], [], left)
         for channel in watched:
             if channel.sock in ready:
-                kind, _ = channel.receive(0)  # ERROR raises with its reason, a disconnection as such
+                kind, _ = channel.receive(0, deadline)  # ERROR raises with its reason, a disconnection as such
                 raise ProtocolError(f"{peer_name(channel.peer)} sent {kind.name} while the others connected")
         if listener in ready:
             return

@@ -88,6 +88,20 @@ def test_a_slow_drip_misses_the_message_deadline():
     assert time.monotonic() - start < 5.0
 
 
+def test_a_connected_peer_that_starts_a_message_cannot_stretch_the_set_up():
+    from mpc.channel import Channel, Identity, accept
+
+    ours, theirs = socket.socketpair()
+    watched = Channel(ours, 0xFFFF, 0, timeout=30.0)  # party 0, connected, while the others are awaited
+    theirs.sendall(b"AM")  # half a header, then nothing
+    start = time.monotonic()
+    with pytest.raises(PeerError, match="before the set-up deadline"):
+        accept(listening(), Identity(0xFFFF, 2, "s", {}), {1}, {0: watched}, start + 0.5, 30.0, None, watch=[watched])
+    assert time.monotonic() - start < 5.0  # the set-up's deadline, not a message's 30 s from the first byte
+    theirs.close()
+    ours.close()
+
+
 @pytest.mark.parametrize("payload,why", [
     (b"[" * 2000 + b"]" * 2000, "invalid HELLO"),                       # deep nesting, under the size cap
     (json.dumps({"role": "party-1", "parties": "2", "session": "s", "params": {}}).encode(), "parties must"),
