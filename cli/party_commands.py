@@ -195,7 +195,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
 def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, as_json):
     """Deal the correlated randomness of one secure computation (the trusted third party); holds no input."""
     from mpc.handshake import check_addresses
-    from mpc.party import listen_on, run_dealer
+    from mpc.party import failure_text, listen_on, run_dealer
 
     if listen is None:
         raise click.UsageError("the dealer listens for the parties: give --listen HOST:PORT")
@@ -205,7 +205,12 @@ def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_
     check_addresses([listen[0]], tls, insecure, None)
     listener = listen_on(listen)
     _announce_listener("dealer", listener)
-    out = run_dealer(parties, listener=listener, timeout=timeout, tls=tls, session=session_id, insecure=insecure)
+    try:
+        out = run_dealer(parties, listener=listener, timeout=timeout, tls=tls, session=session_id, insecure=insecure)
+    except ApproxError:
+        raise
+    except Exception as exc:  # the parties were told; this process says it in one line too
+        raise ApproxError(failure_text(exc)) from None
     if as_json:
         click.echo(json.dumps(out))
         return

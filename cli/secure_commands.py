@@ -70,8 +70,8 @@ def tls_options(fn):
                        ("--tls-cert", "certificate")):
         fn = click.option(flag, type=click.Path(exists=True, dir_okay=False),
                           help=f"TLS {what} (PEM); give all three for mutual TLS. The certificate names this "
-                               "process's role (party-0, party-1, dealer) as CN or DNS SAN; for every role on one "
-                               "host, one certificate naming them all.")(fn)
+                               "process's role (party-0, party-1, dealer) as a DNS SAN (or as its CN if it has "
+                               "no DNS SAN); for every role on one host, one certificate naming them all.")(fn)
     return fn
 
 

@@ -18,7 +18,7 @@ import time
 
 from mpc.handshake import Hello, TlsConfig, agree, check_role, hello_payload, parse_hello
 from mpc.wire import (DEALER, HELLO_LIMIT, MessageType, PeerError, ProtocolError, TransportError, peer_name,
-                      recv_message, send_message)
+                      peer_text, recv_message, send_message)
 
 __all__ = ["Channel", "Identity", "dial", "accept", "REQUEST_LIMIT", "PUBLIC_LIMIT"]
 
@@ -101,14 +101,14 @@ class Channel:
         except (TransportError, OSError):
             return
         if kind == MessageType.ERROR:
-            raise PeerError(f"{peer_name(self.peer)} failed: {payload.decode(errors='replace')}")
+            raise PeerError(f"{peer_name(self.peer)} failed: {peer_text(payload)}")
 
     def receive(self, limit: int, deadline: float | None = None) -> tuple[MessageType, bytearray]:
         """The next message, of at most ``limit`` payload bytes; an ERROR raises :class:`PeerError` with the
         peer's reason."""
         kind, payload = recv_message(self.sock, self.peer, limit=limit, timeout=self.timeout, deadline=deadline)
         if kind == MessageType.ERROR:
-            raise PeerError(f"{peer_name(self.peer)} failed: {payload.decode(errors='replace')}")
+            raise PeerError(f"{peer_name(self.peer)} failed: {peer_text(payload)}")
         return kind, payload
 
     def recv(self, expect: MessageType, limit: int, deadline: float | None = None) -> bytearray:
@@ -213,7 +213,7 @@ def _wait_for_caller(listener: socket.socket, watched: list, expected: set, dead
         ready, _, _ = select.select([listener, *(c.sock for c in watched)], [], [], left)
         for channel in watched:
             if channel.sock in ready:
-                kind, _ = channel.receive(0)  # ERROR raises with its reason, a disconnection as such
+                kind, _ = channel.receive(0, deadline)  # ERROR raises with its reason, a disconnection as such
                 raise ProtocolError(f"{peer_name(channel.peer)} sent {kind.name} while the others connected")
         if listener in ready:
             return

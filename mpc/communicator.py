@@ -97,13 +97,14 @@ class Communicator:
         ValueError
             In the owner's process, if the value is not JSON (or not finite).
         mpc.wire.ProtocolError
-            In the other processes, if what arrives is not JSON.
+            In the other processes, if what arrives is not JSON (NaN and infinities are not, as the owner's
+            side refuses them too).
         """
         mine = self.position(owner) is not None
         payload = json.dumps(value, allow_nan=False).encode() if mine else None
         received = self._announce(owner, payload)
         try:
-            return json.loads(received)
+            return json.loads(received, parse_constant=_not_json)
         except (ValueError, RecursionError):
             raise ProtocolError(f"party {owner} announced a public value that is not valid JSON") from None
 
@@ -123,6 +124,11 @@ class Communicator:
 
     def _exchange(self, shares: list, to: int | None) -> list | None:
         raise NotImplementedError
+
+
+def _not_json(constant: str):
+    """``json.loads`` takes NaN and Infinity by default; a public value from a peer may not hold them."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 class InProcessCommunicator(Communicator):

@@ -11,9 +11,10 @@ tensors the parties hold.  The other parties expand their shares from their
 seeds and never hear from the dealer again.
 
 A request is checked before it is served: a known call, integer arguments,
-shapes of at most ``MAX_ELEMENTS`` elements, fractional bits the encoding
-allows, masks the dealer drew; anything else is a protocol error that the
-dealer reports to every party before it stops.
+shapes of at most ``MAX_ELEMENTS`` elements (and products of at most that
+many in all), fractional bits the encoding allows, masks the dealer drew;
+anything else is a protocol error that the dealer reports to every party
+before it stops, as it reports any other failure.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray
         args = _checked(kind, args)
         for ident in released:
             del live[ident]
+        if kind == "products" and sum(int(np.prod(shape, dtype=object))
+                                      for shape in dealer.product_shapes(args[0])) > MAX_ELEMENTS:
+            raise ValueError(f"products of more than {MAX_ELEMENTS} elements")
         correlation = getattr(dealer, kind)(*args)
     except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise ProtocolError(f"the last party sent a request the dealer cannot serve ({exc!r}); requests name "
@@ -144,9 +148,10 @@ def serve(listener: socket.socket, parties: int, *, timeout: float = 60.0, tls: 
             answer = _answer(dealer, live, payload)
             if answer is not None:
                 last.send(MessageType.SHARES, answer)
-    except TransportError as exc:
+    except BaseException as exc:  # a protocol error, or e.g. MemoryError or Ctrl-C: every party hears why
+        reason = str(exc) if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}".rstrip(": ")
         for channel in channels.values():
-            channel.close(MessageType.ERROR, f"the dealer stopped: {exc}")
+            channel.close(MessageType.ERROR, f"the dealer stopped: {reason}")
         raise
     finally:
         listener.close()

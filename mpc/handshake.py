@@ -15,9 +15,9 @@ instead of revealing garbage.  The protocol version is in every message
 header (:mod:`mpc.wire`).
 
 With TLS (:class:`TlsConfig`) each peer's certificate must name the role it
-plays -- ``party-K`` or ``dealer`` as its subject common name or as a DNS
-subject alternative name -- so a certificate that the CA signed for someone
-else cannot join as a party or as the dealer (:func:`check_role`), as
+plays -- ``party-K`` or ``dealer`` as a DNS subject alternative name, or, in
+a certificate without any, as its one subject common name (RFC 6125) -- so a
+certificate that the CA signed for someone else cannot join as a party or as the dealer (:func:`check_role`), as
 MP-SPDZ binds each player to its certificate's name.  Without TLS nothing is
 authenticated: :func:`check_addresses` refuses any non-loopback address then
 unless the caller insists (``insecure``).
@@ -100,8 +100,9 @@ def parse_hello(payload: bytes, peer: int | None) -> Hello:
 def _check_hello(info) -> str | None:
     if not isinstance(info, dict) or set(info) != _FIELDS:
         return f"a JSON object with the fields {', '.join(sorted(_FIELDS))} is expected"
-    if not isinstance(info["role"], str) or not _ROLE.fullmatch(info["role"]):
-        return "role must be 'party-K' or 'dealer'"
+    if not isinstance(info["role"], str) or not _ROLE.fullmatch(info["role"]) or (
+            info["role"] != "dealer" and int(info["role"][6:]) >= DEALER):
+        return f"role must be 'party-K' with K below {DEALER}, or 'dealer'"
     if type(info["parties"]) is not int or not 2 <= info["parties"] < DEALER:
         return "parties must be an integer from 2"
     if not isinstance(info["session"], str) or len(info["session"]) > MAX_SESSION:
@@ -151,9 +152,9 @@ class TlsConfig:
     ----------
     cert, key : str
         This process's certificate and private key.  The certificate names this
-        process's role (``party-K`` or ``dealer``) as its common name or a DNS
-        subject alternative name; one certificate naming every role serves a run
-        on one machine.
+        process's role (``party-K`` or ``dealer``) as a DNS subject alternative
+        name (or, without any, as its one common name: :func:`certificate_names`);
+        one certificate naming every role serves a run on one machine.
     ca : str
         The certificate authority that signed every party's and the dealer's certificate.
     """
@@ -180,10 +181,17 @@ class TlsConfig:
 
 
 def certificate_names(sock) -> set:
-    """The subject common names and DNS alternative names of the peer's (verified) certificate."""
+    """The names the peer's (verified) certificate is issued to, as RFC 6125 (section 6.4.4) reads them.
+
+    Its DNS subject alternative names if it has any -- the subject's common name is then ignored, so a
+    common name the CA did not vet cannot add a role -- else its common name if the subject has exactly one.
+    """
     cert = sock.getpeercert() or {}
-    names = {value for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName"}
-    return names | {value for key, value in cert.get("subjectAltName", ()) if key == "DNS"}
+    dns = {value for key, value in cert.get("subjectAltName", ()) if key == "DNS"}
+    if dns:
+        return dns
+    common = [value for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return set(common) if len(common) == 1 else set()
 
 
 def check_role(sock, ident: int) -> None:

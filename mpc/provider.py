@@ -201,14 +201,25 @@ class Provider:
             For an unknown op or mask id, or shapes that do not combine.
         """
         requests = [(str(op), int(i), int(j)) for op, i, j in requests]
+        shapes = self.product_shapes(requests)
+        kind = "matmul" if all(op == "matmul" for op, _, _ in requests) else "product"
+        return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
+                           lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
+
+    def product_shapes(self, requests) -> list:
+        """The shapes of the products :meth:`products` would return, without drawing anything.
+
+        Raises
+        ------
+        ValueError
+            For an unknown op or mask id, or shapes that do not combine.
+        """
         shapes = []
         for op, i, j in requests:
             if op not in _OPS or i not in self._shapes or j not in self._shapes:
                 raise ValueError(f"cannot multiply masks {i} and {j} with {op!r}")
             shapes.append(_result_shape(op, self._shapes[i], self._shapes[j]))
-        kind = "matmul" if all(op == "matmul" for op, _, _ in requests) else "product"
-        return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
-                           lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
+        return shapes
 
     def truncation(self, shape, frac_bits: int) -> Correlation:
         """Shares of r uniform in Z_2^64, of (r mod 2^63) >> frac_bits and of r's top bit r >> 63.

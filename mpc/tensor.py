@@ -25,10 +25,10 @@ import numpy as np
 from mpc.beaver import compute
 from mpc.communicator import Communicator, InProcessCommunicator
 from mpc.csprng import CSPRNG, protocol_seed
-from mpc.encoder import FixedPointEncoder
+from mpc.encoder import EncodingError, FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
 from mpc.sharing import ZeroSharing, aligned
-from mpc.truncation import truncate
+from mpc.truncation import OFFSET_BITS, RingOverflowError, truncate
 
 __all__ = ["Session", "SharedTensor", "concatenate"]
 
@@ -152,12 +152,19 @@ class Session:
         ------
         ValueError
             If this process does not hold the values and ``shape`` or ``magnitude`` is missing.
+        EncodingError
+            In the owner's process, if some |value| exceeds ``magnitude`` (every bound derived from it
+            would be false).
         """
         position = self.comm.position(owner)
         if position is not None:
             x = np.asarray(values, dtype=np.float64)
             shape = x.shape
-            magnitude = float(np.max(np.abs(x), initial=0.0)) if magnitude is None else magnitude
+            largest = float(np.max(np.abs(x), initial=0.0))
+            if magnitude is not None and largest > magnitude:  # the message must not show the secret values
+                raise EncodingError(f"party {owner}'s input exceeds the public bound {magnitude:g} given for it: the "
+                                    "products and their error bounds would be wrong; publish a bound that holds")
+            magnitude = largest if magnitude is None else magnitude
         elif shape is None or magnitude is None:
             raise ValueError(f"party {owner} owns this input: the other parties must give its shape and magnitude")
         self.started = True
@@ -210,17 +217,32 @@ class SharedTensor:
 
     # -- local gates ------------------------------------------------------------
     def __add__(self, other) -> "SharedTensor":
+        """x + y or x + public (local).
+
+        Raises
+        ------
+        RingOverflowError
+            If the sum's bound can reach 2^62 at these fractional bits (its encoding could wrap).
+        """
         if isinstance(other, SharedTensor):
             ndim = max(len(self.shape), len(other.shape))  # broadcast the value axes, not the party axis
+            magnitude = self._sum_bound(self.magnitude + other.magnitude)
             return SharedTensor(self.session, aligned(self.shares, ndim) + aligned(other.shares, ndim),
-                                self.magnitude + other.magnitude, self.error + other.error,
-                                max(self.depth, other.depth))
+                                magnitude, self.error + other.error, max(self.depth, other.depth))
         public = np.asarray(other, dtype=np.float64)
         ring = self.session.encoder.encode(public)
         ring = np.broadcast_to(ring, np.broadcast_shapes(ring.shape, self.shape))
-        return SharedTensor(self.session, self.session.comm.add_on_first_party(self.shares, ring),
-                            self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2,
+        magnitude = self._sum_bound(self.magnitude + float(np.max(np.abs(public))) + self.session.ulp / 2)
+        return SharedTensor(self.session, self.session.comm.add_on_first_party(self.shares, ring), magnitude,
                             self.error + self.session.ulp / 2, self.depth)
+
+    def _sum_bound(self, magnitude: float) -> float:
+        """``magnitude``, refused (RingOverflowError) if |x| 2^f can reach 2^62, as the encoder refuses inputs."""
+        f = self.session.encoder.frac_bits
+        if magnitude * 2.0**f >= 2.0**OFFSET_BITS:
+            raise RingOverflowError(f"a sum bounded by {magnitude:g} can reach 2^{OFFSET_BITS} at {f} fractional bits "
+                                    f"(it needs |x| 2^f < 2^{OFFSET_BITS}); lower the fractional bits")
+        return magnitude
 
     def reshape(self, shape) -> "SharedTensor":
         """The same secret with another shape (local)."""

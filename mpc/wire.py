@@ -16,7 +16,9 @@ must have arrived (``deadline``, on ``time.monotonic``): the header is checked
 before any payload is read, and the payload buffer grows as bytes arrive, so a
 header that announces 2^36 bytes costs nothing and a peer that sends one byte
 every few seconds still misses the deadline.  An ERROR message is accepted up
-to ``ERROR_LIMIT`` bytes whatever the limit.
+to ``ERROR_LIMIT`` bytes whatever the limit, and its text is shown with every
+non-printable character escaped (:func:`peer_text`), so that a peer cannot
+write terminal escape sequences into another's output.
 
 A header with another magic, version or type, a payload over the limit, or a
 message from a party other than the one on that connection is a
@@ -34,7 +36,7 @@ import time
 from approx.errors import ApproxError
 
 __all__ = ["MessageType", "TransportError", "PeerError", "ProtocolError", "send_message", "recv_message",
-           "peer_name", "DEALER", "PROTOCOL_VERSION", "HELLO_LIMIT", "ERROR_LIMIT"]
+           "peer_name", "peer_text", "DEALER", "PROTOCOL_VERSION", "HELLO_LIMIT", "ERROR_LIMIT"]
 
 MAGIC = b"AMPC"
 PROTOCOL_VERSION = 2
@@ -72,6 +74,13 @@ class ProtocolError(TransportError):
 def peer_name(peer: int | None) -> str:
     """'party 3', 'the dealer', or 'a connecting peer' (None: not introduced yet)."""
     return "a connecting peer" if peer is None else "the dealer" if peer == DEALER else f"party {peer}"
+
+
+def peer_text(payload: bytes) -> str:
+    """A peer's text (an ERROR's reason) as it may be shown: UTF-8, with every character that is not printable
+    (control characters, terminal escape sequences, bidirectional overrides) escaped as in a Python literal."""
+    text = bytes(payload).decode(errors="replace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def send_message(sock: socket.socket, kind: MessageType, sender: int, payload=b"") -> None:

@@ -14,8 +14,9 @@ def _name(text):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
 
 
-def make_certificates(directory, holders: dict) -> dict:
-    """``holders`` maps a file stem to the names its certificate carries; returns stem -> TlsConfig."""
+def make_certificates(directory, holders: dict, subjects: dict | None = None) -> dict:
+    """``holders`` maps a file stem to the DNS names its certificate carries (no extension if none); its subject's
+    common names are ``subjects[stem]`` if given, else the first of them. Returns stem -> TlsConfig."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("approx test CA")).issuer_name(_name("approx test CA"))
@@ -27,11 +28,14 @@ def make_certificates(directory, holders: dict) -> dict:
     out = {}
     for serial, (stem, names) in enumerate(holders.items(), start=2):
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca.subject)
-                .public_key(key.public_key()).serial_number(serial).not_valid_before(now)
-                .not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-                .sign(ca_key, hashes.SHA256()))
+        common = (subjects or {}).get(stem, names[:1])
+        builder = (x509.CertificateBuilder().issuer_name(ca.subject).public_key(key.public_key())
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, n) for n in common]))
+                   .serial_number(serial).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)))
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
+                                            critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
         (directory / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         (directory / f"{stem}.key").write_bytes(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

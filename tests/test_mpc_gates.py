@@ -153,6 +153,33 @@ def test_truncation_failure_is_bounded_and_large_products_refused():
             s.share(np.full(3, 1e5)) * s.share(np.full(3, 1e5))
 
 
+@given(st.integers(2, 3), st.integers(1, 40), st.floats(-1, 1), st.integers(1, 8), st.booleans())
+def test_a_sum_is_exact_within_its_bound_or_refused_never_wrapped(parties, frac_bits, unit, count, public):
+    # a value just encodable at f bits, added count times: 4 * 2^45 at 16 bits used to decode as -1.4e14
+    s = Session(parties, frac_bits)
+    value = unit * 2.0 ** (61 - frac_bits)
+    x = s.share(np.array([value]), magnitude=abs(value))
+    try:
+        total = x
+        for _ in range(count - 1):
+            total = total + (value if public else x)
+    except EncodingError:
+        assert count * abs(value) * 2.0**frac_bits >= 2.0**61  # refused only near the ring's end
+        return
+    assert abs(total.reveal()[0] - count * value) <= total.error
+
+
+@given(arrays(np.float64, 5, elements=st.floats(-4, 4)), st.floats(0, 4))
+def test_an_input_above_its_public_bound_is_refused_in_the_owners_process(x, bound):
+    s = Session(2, 16)
+    if np.max(np.abs(x)) <= bound:
+        assert s.share(x, magnitude=bound).magnitude >= np.max(np.abs(x))
+        return
+    with pytest.raises(EncodingError, match="exceeds the public bound") as info:
+        s.share(x, magnitude=bound)
+    assert not any(repr(v) in str(info.value) for v in x if abs(v) > bound)  # the secret is not in the message
+
+
 @given(st.integers(2, 30), st.floats(-1, 1), st.integers(0, 2**31))
 def test_three_party_truncation_is_exact_up_to_one_unit_up_to_the_ring_limit(frac_bits, value, seed):
     # |x| 2^2f up to 2^60 (the 40-bit statistical mask of the old protocol refused all of this above 2^22)

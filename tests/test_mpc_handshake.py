@@ -88,6 +88,20 @@ def test_a_slow_drip_misses_the_message_deadline():
     assert time.monotonic() - start < 5.0
 
 
+def test_a_connected_peer_that_starts_a_message_cannot_stretch_the_set_up():
+    from mpc.channel import Channel, Identity, accept
+
+    ours, theirs = socket.socketpair()
+    watched = Channel(ours, 0xFFFF, 0, timeout=30.0)  # party 0, connected, while the others are awaited
+    theirs.sendall(b"AM")  # half a header, then nothing
+    start = time.monotonic()
+    with pytest.raises(PeerError, match="before the set-up deadline"):
+        accept(listening(), Identity(0xFFFF, 2, "s", {}), {1}, {0: watched}, start + 0.5, 30.0, None, watch=[watched])
+    assert time.monotonic() - start < 5.0  # the set-up's deadline, not a message's 30 s from the first byte
+    theirs.close()
+    ours.close()
+
+
 @pytest.mark.parametrize("payload,why", [
     (b"[" * 2000 + b"]" * 2000, "invalid HELLO"),                       # deep nesting, under the size cap
     (json.dumps({"role": "party-1", "parties": "2", "session": "s", "params": {}}).encode(), "parties must"),
@@ -169,16 +183,64 @@ def test_a_strangers_certificate_is_refused_as_a_party(certs):
     assert "error" in threads[0][1]  # and party 0 does not run with it
 
 
-def test_a_strangers_certificate_is_refused_as_the_dealer(certs):
+def party_1_against_a_dealer(dealer_tls, party_tls):
+    """Party 1 connecting to a dealer with ``dealer_tls``; returns (party 1's outcome, the dealer's)."""
     dealer = listening()
-    fake_thread, fake_out = in_thread(serve, dealer, 2, timeout=10.0, session="s", tls=certs["stranger"])
+    fake_thread, fake_out = in_thread(serve, dealer, 2, timeout=10.0, session="s", tls=dealer_tls)
     thread, out = in_thread(connect, 1, 2, {0: ("127.0.0.1", 1)}, dealer.getsockname(), timeout=10.0, session="s",
-                            tls=certs["party-1"])
+                            tls=party_tls)
     thread.join(20.0)
     fake_thread.join(20.0)
+    return out, fake_out
+
+
+def test_a_strangers_certificate_is_refused_as_the_dealer(certs):
+    out, fake_out = party_1_against_a_dealer(certs["stranger"], certs["party-1"])
     assert isinstance(out["error"], ProtocolError)
     assert "the peer playing the dealer is issued to stranger, not to dealer" in str(out["error"])
     assert "error" in fake_out  # no seed was handed out: the party never sent its HELLO
+
+
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory):
+    """Certificates signed by the dealer's CA whose names play on the role rules."""
+    return make_certificates(tmp_path_factory.mktemp("tricky"), {
+        "dealer": ["dealer"], "party-0": ["party-0"], "party-10": ["party-10"], "cn-only": [],
+        "cn-party-1-san-stranger": ["stranger.example"], "two-cns": [], "cn-dealer-san-other": ["host.example"]},
+        subjects={"cn-only": ["party-1"], "cn-party-1-san-stranger": ["party-1"], "two-cns": ["stranger", "party-1"],
+                  "cn-dealer-san-other": ["dealer"]})
+
+
+def answer_to_party_1(dealer_tls, client_tls):
+    """What a real dealer answers a TLS client that announces itself as party 1 (message types, ERROR text)."""
+    dealer = listening()
+    thread, _ = in_thread(serve, dealer, 2, timeout=5.0, session="s", tls=dealer_tls)
+    sock = client_tls.context(server=False).wrap_socket(socket.create_connection(dealer.getsockname()))
+    send_message(sock, MessageType.HELLO, 1, hello(1))
+    kind, payload = read(sock)
+    sock.close()
+    thread.join(20.0)
+    return kind, payload.decode()
+
+
+@pytest.mark.parametrize("stem", ["party-0", "party-10", "cn-party-1-san-stranger", "two-cns"])
+def test_a_certificate_that_does_not_name_party_1_alone_cannot_play_it(tricky, stem):
+    # a DNS name makes the common name irrelevant (RFC 6125), so a CN the CA did not vet adds no role;
+    # a subject with two common names names none; party-10 is not party-1
+    kind, text = answer_to_party_1(tricky["dealer"], tricky[stem])
+    assert kind == MessageType.ERROR and "not to party-1: refused" in text
+
+
+def test_a_common_name_alone_names_the_role_and_cannot_make_a_dealer(tricky):
+    kind, _ = answer_to_party_1(tricky["dealer"], tricky["cn-only"])
+    assert kind == MessageType.HELLO  # a certificate without DNS names: its one common name counts
+    out, _ = party_1_against_a_dealer(tricky["cn-dealer-san-other"], tricky["cn-only"])
+    assert "the peer playing the dealer is issued to host.example, not to dealer" in str(out["error"])
+
+
+def test_a_hello_cannot_name_the_dealer_as_a_party_id():
+    with pytest.raises(ProtocolError, match="K below 65535"):
+        parse_hello(json.dumps({"role": "party-65535", "parties": 2, "session": "s", "params": {}}).encode(), None)
 
 
 def test_plaintext_beyond_loopback_and_a_master_seed_beyond_tests_are_refused():
@@ -221,6 +283,18 @@ def test_the_launchers_death_stops_its_children():
     done.start()
     done.join(20.0)
     assert not done.is_alive(), f"children {pids} still running 20 s after their launcher died"
+
+
+@pytest.mark.parametrize("payload", [b'{"bound": NaN}', b"[Infinity]", b"-Infinity"])
+def test_an_announced_value_with_nan_or_infinity_is_refused(payload):
+    from mpc.communicator import Communicator
+
+    class Receiving(Communicator):
+        def _announce(self, owner, sent):
+            return payload  # what party 0 sent
+
+    with pytest.raises(ProtocolError, match="party 0 announced a public value that is not valid JSON"):
+        Receiving(2, [1]).announce(0)
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -1,6 +1,7 @@
 """The TCP transport: real party and dealer processes on 127.0.0.1 compute what the in-process protocol does,
 count the same bytes, and stop with a clear error when a peer dies, stays silent, is unknown or malformed."""
 
+import json
 import os
 import socket
 import threading
@@ -203,14 +204,15 @@ def test_the_dealer_process_forgets_released_masks():
     assert outcome["dealer"]["live_masks"] <= 3  # ... and all but the live tensors' released
 
 
-def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
+def dealer_with_two_parties(**options):
+    """A dealer in a thread and the two parties' raw sockets, introduced; returns (thread, outcome, sockets)."""
     dealer = socket.create_server(("127.0.0.1", 0))
     outcome = {}
 
     def deal():
         try:
-            serve(dealer, 2, timeout=10.0)
-        except Exception as exc:
+            serve(dealer, 2, timeout=10.0, **options)
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=deal)
@@ -222,13 +224,62 @@ def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
         assert recv_message(sock, DEALER)[0] == MessageType.HELLO
         assert recv_message(sock, DEALER)[0] == MessageType.SEED
         socks.append(sock)
-    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "mask", "args": [[3]], "release": [7]}')
+    return thread, outcome, socks
+
+
+def dealer_answer(*requests):
+    """The last party sends these REQUEST payloads; returns (the dealer's error, the kind and payload it answered)."""
+    thread, outcome, socks = dealer_with_two_parties()
+    for request in requests:
+        send_message(socks[1], MessageType.REQUEST, 1, request)
     kind, payload = recv_message(socks[1], DEALER)
     thread.join(30.0)
     for sock in socks:
         sock.close()
-    assert isinstance(outcome["error"], ProtocolError) and "release" in str(outcome["error"])
+    return outcome["error"], kind, payload
+
+
+def test_the_dealer_refuses_to_release_a_mask_it_never_drew():
+    error, kind, payload = dealer_answer(b'{"kind": "mask", "args": [[3]], "release": [7]}')
+    assert isinstance(error, ProtocolError) and "release" in str(error)
     assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def test_the_dealer_refuses_products_larger_than_any_shape_before_drawing_them():
+    # 8 MiB masks whose broadcast product has 2^40 elements
+    masks = [json.dumps({"kind": "mask", "args": [shape], "release": []}).encode() for shape in ([1 << 20, 1],
+                                                                                              [1, 1 << 20])]
+    error, kind, payload = dealer_answer(*masks, b'{"kind": "products", "args": [[["mul", 0, 1]]], "release": []}')
+    assert isinstance(error, ProtocolError) and "more than 134217728 elements" in str(error)
+    assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def test_any_failure_of_the_dealer_is_told_to_every_party(monkeypatch):
+    import mpc.dealer_server
+
+    def exhausted(*args):
+        raise MemoryError()
+
+    monkeypatch.setattr(mpc.dealer_server, "_answer", exhausted)
+    thread, outcome, socks = dealer_with_two_parties()
+    send_message(socks[1], MessageType.REQUEST, 1, b'{"kind": "mask", "args": [[3]], "release": []}')
+    answers = [recv_message(sock, DEALER) for sock in socks]
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    assert isinstance(outcome["error"], MemoryError)
+    assert all(kind == MessageType.ERROR and payload == b"the dealer stopped: MemoryError" for kind, payload in answers)
+
+
+def test_a_peers_error_text_cannot_write_terminal_escapes():
+    thread, outcome, socks = dealer_with_two_parties()
+    send_message(socks[1], MessageType.ERROR, 1, "\x1b]0;owned\x07\x1b[2J\u202eok\r\nfine\x00".encode())
+    thread.join(30.0)
+    for sock in socks:
+        sock.close()
+    text = str(outcome["error"])
+    assert text.startswith("party 1 failed: ") and text.isprintable()  # escaped, not interpreted by a terminal
+    assert "\\x1b]0;owned\\x07" in text and "\\u202eok\\r\\nfine\\x00" in text
 
 
 def test_tls_gives_the_same_results(registry_env, tmp_path):

@@ -159,3 +159,15 @@ def test_per_role_commands_refuse_plaintext_beyond_loopback_and_misplaced_inputs
         "--listen", "127.0.0.1:0", "--peer", "dealer=127.0.0.1:1")
     assert "HOST:PORT" in refused("dealer", "--listen", "127.0.0.1:99999")
     assert "NAME=HOST:PORT" in refused("party", "--role", "data-owner", "--peer", "stranger=127.0.0.1:1")
+
+
+def test_a_dealer_that_fails_otherwise_says_so_in_one_line(monkeypatch):
+    import mpc.party
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(mpc.party, "run_dealer", exhausted)
+    result = CliRunner().invoke(cli_group, ["dealer", "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    assert result.output.splitlines()[1:] == ["approx: error: MemoryError: out of memory"]  # after 'listening on'
