@@ -10,8 +10,13 @@ slope costs one more truncation and no round.  ``square`` (z^2, the design's
 ReLU replacement) has slope 2 z (local); ``identity`` has slope 1.
 
 Pre-activations are checked against each polynomial's interval with the
-public bounds the tensors carry (:class:`mpc.training.precision.RangeCheck`)
-before the polynomial is evaluated.
+public bounds the tensors carry (:class:`mpc.training.precision.PublicBounds`)
+before the polynomial is evaluated.  Inside the interval |t| <= 1, so the
+powers and p are bounded by the coefficients; as in secure inference
+(``inside=True`` of :func:`mpc.polynomial.evaluate_many`) the fixed-point
+error is assumed below ``ASSUMED_ERROR`` there, because the worst-case error
+propagated through a recurrence grows without bound while the measured one
+stays near 2^-f.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
-from mpc.polynomial import power_plan
+from mpc.polynomial import ASSUMED_ERROR, power_plan
 from mpc.tensor import SharedTensor, concatenate
 from mpc.training.rounds import times_integer
 from mpc.truncation import truncate
@@ -64,11 +69,11 @@ def _combine(powers: dict, lo: int, hi: int, coef: np.ndarray, inside_bound: flo
         magnitude += c * powers[k].magnitude
         error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
     if inside_bound is not None:
-        magnitude = min(magnitude, inside_bound + error)
+        magnitude = min(magnitude, inside_bound + min(error, ASSUMED_ERROR))
     return total, magnitude, error
 
 
-def activate(pairs: list, check):
+def activate(pairs: list, bounds):
     """Round program: (f(z), f'(z)) for each (z, activation, label).
 
     Parameters
@@ -76,7 +81,7 @@ def activate(pairs: list, check):
     pairs : list of (SharedTensor, approx.Activation, str)
         Pre-activations, their activation (polynomial, ``square`` or
         ``identity``) and a label for error messages (e.g. ``layer0``).
-    check : mpc.training.precision.RangeCheck
+    bounds : mpc.training.precision.PublicBounds
         Checks each polynomial's pre-activation bound against its interval;
         when it passes (or is allowed through) |t| <= 1 bounds the powers.
 
@@ -97,10 +102,10 @@ def activate(pairs: list, check):
     for n, (z, act, label) in enumerate(pairs):
         check_trainable(act, label)
         if isinstance(act, PolynomialActivation):
-            check(label, z, act)
+            bounds.check_range(label, z, act)
             t = z.mul_public(act.scale)
             t = t + act.shift if act.shift else t
-            t.magnitude = min(t.magnitude, 1.0 + t.error)  # z inside [a, b] (checked): |t| <= 1
+            t.magnitude = min(t.magnitude, 1.0 + min(t.error, ASSUMED_ERROR))  # z inside [a, b]: |t| <= 1
             polys.append(n)
             ts.append(t.reshape((-1,)))
         elif act.name == "square":

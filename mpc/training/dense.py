@@ -32,11 +32,11 @@ class SecureDense:
     name : str
     activation : approx.Activation
         A registry polynomial, ``square`` or ``identity``.
-    check : mpc.training.precision.RangeCheck
+    bounds : mpc.training.precision.PublicBounds
     """
 
-    def __init__(self, params: dict, name: str, activation, check):
-        self.params, self.name, self.activation, self.check = params, name, activation, check
+    def __init__(self, params: dict, name: str, activation, bounds):
+        self.params, self.name, self.activation, self.bounds = params, name, activation, bounds
         self._cache = None
 
     def forward(self, x):
@@ -44,7 +44,7 @@ class SecureDense:
         w = self.params[f"{self.name}.weight"]
         (xw,) = yield [("matmul", x, w)]
         ((a, slope),) = yield from activate([(xw + self.params[f"{self.name}.bias"], self.activation, self.name)],
-                                            self.check)
+                                            self.bounds)
         self._cache = (x, w, slope)
         return a
 
@@ -56,6 +56,7 @@ class SecureDense:
         SharedTensor (batch, in), or None when ``input_grad`` is False.
         """
         x, w, slope = self._cache
+        d_out = self.bounds.cap_gradient(d_out)
         dz = d_out if slope is None else (yield [("mul", d_out, slope)])[0]
         products = yield [("matmul_tn", x, dz)] + ([("matmul_nt", dz, w)] if input_grad else [])
         grads[f"{self.name}.weight"] = products[0]

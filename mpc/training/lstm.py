@@ -51,13 +51,13 @@ class SecureLSTM:
     activations : dict
         ``gate`` (sigmoid polynomial) and ``cell`` (tanh polynomial: candidate and, standard cell, cell state).
     cell : {"standard", "linear"}
-    check : mpc.training.precision.RangeCheck
+    bounds : mpc.training.precision.PublicBounds
     """
 
-    def __init__(self, params: dict, name: str, activations: dict, cell: str, check):
+    def __init__(self, params: dict, name: str, activations: dict, cell: str, bounds):
         if cell not in ("standard", "linear"):
             raise ValueError(f"unknown cell {cell!r}; choose standard or linear")
-        self.params, self.name, self.act, self.cell, self.check = params, name, activations, cell, check
+        self.params, self.name, self.act, self.cell, self.bounds = params, name, activations, cell, bounds
         self.hidden = params[f"{name}.weight_hh"].shape[0]
         self._side: list = []
         self._steps: list = []
@@ -112,7 +112,7 @@ class SecureLSTM:
             z = products[0] + products[1] + b if h is not None else products[0] + b
             (sig, d_sig), (g, d_g) = yield from self._with_side(activate(
                 [(z[:, :3 * H], self.act["gate"], f"{self.name}.gates"),
-                 (z[:, 3 * H:], self.act["cell"], f"{self.name}.candidate")], self.check))
+                 (z[:, 3 * H:], self.act["cell"], f"{self.name}.candidate")], self.bounds))
             i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
             c = {"x": x, "h_prev": h, "f": f}
             self._prepare(c, "G_i", "mul", g, d_sig[:, :H])
@@ -123,7 +123,7 @@ class SecureLSTM:
             s = products[0] + products[1] if len(products) == 2 else products[0]
             if self.cell == "standard":
                 ((cell, d_cell),) = yield from self._with_side(activate(
-                    [(s, self.act["cell"], f"{self.name}.cell")], self.check))
+                    [(s, self.act["cell"], f"{self.name}.cell")], self.bounds))
                 self._prepare(c, "Q", "mul", o, d_cell)
             else:
                 cell = s
@@ -167,7 +167,7 @@ class SecureLSTM:
                 yield []
             c = self._steps[t]
             dh = d_hidden.get(t)
-            dh = rec if dh is None else (dh if rec is None else dh + rec)
+            dh = self.bounds.cap_gradient(rec if dh is None else (dh if rec is None else dh + rec))
             requests = [("mul", dh, c["A_o"]), ("mul", dh, c["QG_i"]), ("mul", dh, c["QG_g"])]
             requests += [("mul", dh, c["QG_f"])] if t > 0 else []
             requests += [("mul", dh, c["QF"])] if t > 0 else []
@@ -183,7 +183,7 @@ class SecureLSTM:
                 dz_i, dz_g = dz_i + extra[0], dz_g + extra[1]
                 if t > 0:
                     dz_f, ds_here = dz_f + extra[2], ds_here + extra[3]
-            ds_next = ds_here
+            ds_next = None if ds_here is None else self.bounds.cap_gradient(ds_here)
             dz = concatenate([dz_i, dz_f, dz_o, dz_g], axis=-1)
             requests = [("matmul_tn", c["x"], dz)]
             requests += [("matmul_nt", dz, w_ih)] if input_grad else []

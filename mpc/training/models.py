@@ -52,13 +52,13 @@ class SecureMLP:
         ``layer{k}.weight`` (n_k, n_(k+1)) and ``layer{k}.bias``.
     activations : dict
         ``hidden`` and ``output`` (registry polynomials, ``square`` or ``identity``).
-    check : mpc.training.precision.RangeCheck
+    bounds : mpc.training.precision.PublicBounds
     """
 
-    def __init__(self, params: dict, activations: dict, check):
+    def __init__(self, params: dict, activations: dict, bounds):
         self.params = params
         count = len(params) // 2
-        self.layers = [SecureDense(params, f"layer{k}", activations["hidden" if k < count - 1 else "output"], check)
+        self.layers = [SecureDense(params, f"layer{k}", activations["hidden" if k < count - 1 else "output"], bounds)
                        for k in range(count)]
 
     def _forward(self, x):
@@ -92,16 +92,16 @@ class SecureLSTMForecaster:
     activations : dict
         ``gate``, ``cell``, ``hidden``, ``output``.
     cell : {"standard", "linear"}
-    check : mpc.training.precision.RangeCheck
+    bounds : mpc.training.precision.PublicBounds
     """
 
-    def __init__(self, params: dict, activations: dict, cell: str, check):
+    def __init__(self, params: dict, activations: dict, cell: str, bounds):
         self.params = params
         lstm_acts = {"gate": activations["gate"], "cell": activations["cell"]}
-        self.lstm1 = SecureLSTM(params, "lstm1", lstm_acts, cell, check)
-        self.lstm2 = SecureLSTM(params, "lstm2", lstm_acts, cell, check)
-        self.dense1 = SecureDense(params, "dense1", activations["hidden"], check)
-        self.dense2 = SecureDense(params, "dense2", activations["output"], check)
+        self.lstm1 = SecureLSTM(params, "lstm1", lstm_acts, cell, bounds)
+        self.lstm2 = SecureLSTM(params, "lstm2", lstm_acts, cell, bounds)
+        self.dense1 = SecureDense(params, "dense1", activations["hidden"], bounds)
+        self.dense2 = SecureDense(params, "dense2", activations["output"], bounds)
 
     def _head(self, h2: list, steps: int, target, grads, d_h2: dict):
         while len(h2) < steps:

@@ -24,6 +24,16 @@ layer, a bound B on |z|; :class:`RangeCheck` refuses a layer whose B exceeds
 its interval, or -- when allowed -- warns once per layer and records it, and
 the run's failure bound is then conditional on the pre-activations staying
 inside the intervals (as the plaintext twin's domain monitor can confirm).
+
+Declared bounds.  Bounds propagated gate by gate are rigorous but, through a
+recurrence, grow geometrically with the time steps (each step multiplies them
+by about 4 H max|W_hh| max|slope|), and through SGD with the number of
+steps: over a training run they say nothing.  As secure inference does for
+its fixed-point error (``mpc.polynomial.ASSUMED_ERROR``), the parties may
+instead declare a bound on |w| and one on the back-propagated gradients
+dL/dh, dL/da (chosen from a plaintext run on public or synthetic data); the
+tensors' magnitudes are capped at them, and the failure bound holds if they
+do.  The model owner can check the weight bound on the revealed model.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ import warnings
 
 from approx.errors import ApproxError
 
-__all__ = ["TrainingPrecisionError", "PreactivationRangeError", "OutOfRangeWarning", "RangeCheck",
+__all__ = ["TrainingPrecisionError", "PreactivationRangeError", "OutOfRangeWarning", "PublicBounds",
            "check_failure_budget", "max_frac_bits", "FAILURE_BUDGET", "MIN_FRAC_BITS"]
 
 FAILURE_BUDGET = 1e-6
@@ -52,13 +62,18 @@ class OutOfRangeWarning(UserWarning):
     """A pre-activation bound above its polynomial's interval, let through by ``allow_out_of_range``."""
 
 
-class RangeCheck:
-    """The public check of pre-activation bounds against polynomial intervals.
+class PublicBounds:
+    """The public check of pre-activation bounds against polynomial intervals, and the declared bounds.
 
     Parameters
     ----------
     allow_out_of_range : bool
         Warn (once per layer, :class:`OutOfRangeWarning`) instead of refusing.
+    weight_bound : float, optional
+        Declared bound on |w| of every parameter during the run.
+    gradient_bound : float, optional
+        Declared bound on |dL/dh| and |dL/da| (gradients of the batch's summed
+        loss with respect to a layer's output) during the run.
 
     Attributes
     ----------
@@ -67,16 +82,31 @@ class RangeCheck:
         (above 1: the bound exceeded the interval).
     """
 
-    def __init__(self, allow_out_of_range: bool = False):
+    def __init__(self, allow_out_of_range: bool = False, weight_bound: float | None = None,
+                 gradient_bound: float | None = None):
         self.allow_out_of_range = allow_out_of_range
+        self.weight_bound, self.gradient_bound = weight_bound, gradient_bound
         self.ratios: dict = {}
 
     @property
     def conditional(self) -> bool:
-        """True if some layer's bound exceeded its interval (and was allowed)."""
-        return any(r > 1.0 for r in self.ratios.values())
+        """True if the failure bound rests on an assumption: a declared bound, or an interval exceeded."""
+        return (self.weight_bound is not None or self.gradient_bound is not None
+                or any(r > 1.0 for r in self.ratios.values()))
 
-    def __call__(self, label: str, z, activation) -> None:
+    def cap_gradient(self, x):
+        """``x`` (a SharedTensor gradient) with its magnitude capped at the declared gradient bound."""
+        if self.gradient_bound is not None:
+            x.magnitude = min(x.magnitude, self.gradient_bound)
+        return x
+
+    def cap_weight(self, x):
+        """``x`` (a SharedTensor parameter) with its magnitude capped at the declared weight bound."""
+        if self.weight_bound is not None:
+            x.magnitude = min(x.magnitude, self.weight_bound)
+        return x
+
+    def check_range(self, label: str, z, activation) -> None:
         """Check the public bound of ``z`` (a SharedTensor) against ``activation``'s interval.
 
         Raises

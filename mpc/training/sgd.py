@@ -31,8 +31,7 @@ def is_weight(name: str) -> bool:
     return name.rsplit(".", 1)[-1].startswith("weight")
 
 
-def sgd_update(params: dict, grads: dict, lr: float, batch: int, l2: float = 0.0,
-               weight_bound: float | None = None) -> None:
+def sgd_update(params: dict, grads: dict, lr: float, batch: int, l2: float = 0.0, bounds=None) -> None:
     """Replace every shared parameter by its SGD step (local: public-constant products and subtractions).
 
     Parameters
@@ -45,15 +44,12 @@ def sgd_update(params: dict, grads: dict, lr: float, batch: int, l2: float = 0.0
         B: the gradients are divided by it.
     l2 : float
         lambda, on weights only.
-    weight_bound : float, optional
-        A bound on |w| the parties agreed to assume (checked by the model owner
-        on the revealed model): the propagated bound is capped at it.
+    bounds : mpc.training.precision.PublicBounds, optional
+        Caps the propagated bound on |w| at the declared weight bound, if any.
     """
     for name, g in grads.items():
         p = params[name]
         new = p - scale(g, lr / batch)
         if l2 and is_weight(name):
             new = new - scale(p, lr * l2)
-        if weight_bound is not None:
-            new.magnitude = min(new.magnitude, weight_bound)
-        params[name] = new
+        params[name] = new if bounds is None else bounds.cap_weight(new)

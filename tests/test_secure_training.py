@@ -1,0 +1,186 @@
+"""Training on shares: one secure SGD step equals nn's plaintext step (MLP, both LSTM cells) within its
+error bound, slopes p' from the forward powers, costs at the closed-formula floor, and the fail-closed checks."""
+
+import warnings
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis.extra.numpy import arrays
+
+import approx
+from approx import PolynomialActivation, fit
+from conftest import POLY_CELL, POLY_GATE
+from mpc.beaver import compute
+from mpc.tensor import Session
+from mpc.training.activations import activate
+from mpc.training.models import SecureLSTMForecaster, SecureMLP
+from mpc.training.precision import (OutOfRangeWarning, PreactivationRangeError, PublicBounds,
+                                    TrainingPrecisionError, check_failure_budget, max_frac_bits)
+from mpc.training.rounds import run, scale
+from mpc.training.sgd import sgd_update
+from nn.forecaster import Forecaster, ForecasterConfig
+from nn.network import MLPConfig, Network, one_hot
+from nn.training import TrainConfig, train
+
+
+def plaintext_step(model, x, y, lr, l2):
+    """nn's own SGD step on one batch (nn.training.train, one epoch of one batch, no clipping)."""
+    train(model, (x, y), (x, y), TrainConfig(epochs=1, batch_size=len(x), lr=lr, l2=l2, clip_norm=None))
+    return {k: v.copy() for k, v in model.params.items()}
+
+
+def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, **kwargs):
+    s = Session(2, frac_bits, seed=b"t" * 16)
+    params = {k: s.share(v) for k, v in plain.params.items()}
+    bounds = PublicBounds(allow_out_of_range=True)
+    model = model_class(params, kwargs.pop("activations"), *kwargs.pop("args", ()), bounds)
+    grads = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        model.gradients(s.share(x), s.share(target), grads)
+    sgd_update(params, grads, lr, len(x), l2, bounds)
+    return s, params
+
+
+@given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31))
+def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed):
+    rng = np.random.default_rng(seed)
+    config = MLPConfig(6, (hidden,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE)
+    plain = Network(config, registry=poly_registry, seed=seed % 1000)
+    x, labels = rng.uniform(0, 1, (batch, 6)), rng.integers(0, 3, batch)
+    acts = {"hidden": approx.get(POLY_GATE, registry=poly_registry), "output": approx.get(POLY_GATE,
+                                                                                          registry=poly_registry)}
+    _, params = secure_step(SecureMLP, plain, x, one_hot(labels, 3), 0.5, l2, activations=acts)
+    expected = plaintext_step(plain, x, labels, 0.5, l2)
+    for name, value in expected.items():
+        diff = np.abs(params[name].reveal() - value)
+        assert np.all(diff <= params[name].error), name
+        assert np.max(diff) < 1e-5, name
+
+
+@pytest.mark.parametrize("cell", ["standard", "linear"])
+def test_one_secure_forecaster_step_equals_the_plaintext_step(poly_registry, cell):
+    B, T, F, H, D = 3, 4, 5, 4, 3
+    config = ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity")
+    plain = Forecaster(config, registry=poly_registry, seed=1, output_bias=0.5)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (B, T, F)), rng.uniform(0, 1, (B, 1))
+    acts = {role: act.activation for role, act in plain.activations().items()}
+    before = {k: v.copy() for k, v in plain.params.items()}
+    s, params = secure_step(SecureLSTMForecaster, plain, x, y, 0.1, 0.01, activations=acts, args=(cell,))
+    expected = plaintext_step(plain, x, y, 0.1, 0.01)
+    for name, value in expected.items():
+        diff = np.abs(params[name].reveal() - value)
+        moved = np.abs(value - before[name])
+        assert np.all(diff <= params[name].error), name  # rigorous, but loose through the recurrence
+        assert np.max(diff) < 1e-5 and np.max(diff) < 1e-2 * np.max(moved), name
+
+
+@given(st.sampled_from([POLY_GATE, POLY_CELL, "sigmoid-chebyshev-5[-8,8]"]), st.integers(0, 2**31))
+def test_polynomial_and_its_slope_from_the_same_powers(name, seed):
+    func, method, degree = name.split("[")[0].split("-")
+    act = PolynomialActivation(fit(func, int(degree), method=method))
+    lo, hi = act.interval
+    z = np.random.default_rng(seed).uniform(0.99 * lo, 0.99 * hi, (3, 7))
+    s = Session(2, 16)
+    ((y, slope),) = run(activate([(s.share(z, magnitude=0.99 * hi), act, "layer")], PublicBounds()))
+    assert np.all(np.abs(y.reveal() - act(z)) <= y.error)
+    assert np.all(np.abs(slope.reveal() - act.derivative(z)) <= slope.error)
+    # the slope costs no round: the powers p needs (odd p: t^2 for t^3) are those p' needs
+    assert s.comm.rounds - 2 == int(np.ceil(np.log2(int(degree))))
+
+
+@given(arrays(np.float64, (4, 3), elements=st.floats(-3, 3)))
+def test_square_and_identity_slopes(z):
+    s = Session(2, 16)
+    (sq, d_sq), (ident, d_ident) = run(activate([(s.share(z), approx.get("square"), "a"),
+                                                 (s.share(z), approx.get("identity"), "b")], PublicBounds()))
+    assert np.all(np.abs(sq.reveal() - z * z) <= sq.error) and d_ident is None
+    assert np.all(np.abs(d_sq.reveal() - 2 * z) <= d_sq.error)
+    assert np.array_equal(ident.reveal(), s.share(z).reveal())
+
+
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**31))
+def test_transposed_matrix_products_within_their_bounds(n, k, m, seed):
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.uniform(-2, 2, (k, n)), rng.uniform(-2, 2, (k, m)), rng.uniform(-2, 2, (n, m))
+    s = Session(2, 16)
+    sa, sb, sc = s.share(a), s.share(b), s.share(c)
+    tn, nt = compute([("matmul_tn", sa, sb), ("matmul_nt", sc, sb)])
+    assert np.all(np.abs(tn.reveal() - a.T @ b) <= tn.error)
+    assert np.all(np.abs(nt.reveal() - c @ b.T) <= nt.error)
+    assert s.provider.counts["matmul"] == n * m + n * k
+
+
+@given(st.floats(1e-7, 10.0), arrays(np.float64, 20, elements=st.floats(-4, 4)))
+def test_scale_keeps_a_small_constant_precise(c, x):
+    s = Session(2, 20)
+    y = scale(s.share(x), c)
+    assert np.all(np.abs(y.reveal() - c * x) <= y.error)
+    # the input's and the truncations' ulps, and c to 2^-21 relative: not c rounded to 2^-20 absolute
+    assert y.error < (c + 4) * s.ulp + 1e-6 * c * np.max(np.abs(x), initial=0)
+
+
+def mlp_costs(sizes, batch):
+    """Rounds and bytes per party of one MLP step with degree-3 odd polynomial activations (2 parties).
+
+    Forward, per layer: open the input x and W (1 round), then t and t^2 of the polynomial (2 rounds).
+    Backward, per layer: open dL/da and the slope (1 round), then dz (1 round): dL/dW = x^T dz and
+    dL/dx = dz W^T reuse the openings of x and W.  The update is local."""
+    elements = 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        elements += batch * n_in + n_in * n_out + 2 * batch * n_out + 3 * batch * n_out
+    return 5 * (len(sizes) - 1), 8 * elements
+
+
+@pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
+def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch):
+    s = Session(2, 16)
+    act = approx.get(POLY_GATE, registry=poly_registry)
+    rng = np.random.default_rng(0)
+    params = {}
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        params[f"layer{k}.weight"] = s.share(rng.uniform(-0.3, 0.3, (n_in, n_out)))
+        params[f"layer{k}.bias"] = s.share(rng.uniform(-0.3, 0.3, n_out))
+    model = SecureMLP(params, {"hidden": act, "output": act}, PublicBounds())
+    model.gradients(s.share(rng.uniform(0, 1, (batch, sizes[0]))), s.share(np.full((batch, sizes[-1]), 0.5)), {})
+    stats = s.stats()
+    rounds, sent = mlp_costs(sizes, batch)
+    assert stats["rounds"] == rounds == stats["floor_rounds"]
+    assert stats["bytes_by_party"] == [sent, sent] and sent == stats["floor_bytes_per_party"]
+
+
+def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):
+    act = approx.get(POLY_GATE, registry=poly_registry)  # interval [-8, 8]
+    s = Session(2, 16)
+    z = s.share(np.zeros((2, 2)), magnitude=9.0)
+    with pytest.raises(PreactivationRangeError, match="layer1: the public bound .* exceeds the interval"):
+        run(activate([(z, act, "layer1")], PublicBounds()))
+    bounds = PublicBounds(allow_out_of_range=True)
+    with pytest.warns(OutOfRangeWarning, match="layer1"):
+        run(activate([(z, act, "layer1")], bounds))
+    assert bounds.conditional and bounds.ratios["layer1"] > 1.0
+
+
+def test_failure_budget_refuses_and_names_the_bits_that_fit():
+    assert check_failure_budget(1e-10, 16, 1000) == pytest.approx(1e-7)
+    with pytest.raises(TrainingPrecisionError, match=r"use at most 14 fractional bits"):
+        check_failure_budget(1e-9, 16, 10_000)  # 1e-5 > 1e-6: 4^-2 brings it to 6.25e-7
+    with pytest.raises(TrainingPrecisionError, match="no setting with 8 or more fractional bits"):
+        check_failure_budget(1e-3, 16, 10_000)
+
+
+def test_failure_bound_of_a_step_scales_as_four_to_the_bits(poly_registry):
+    act = approx.get(POLY_GATE, registry=poly_registry)
+    bounds = {}
+    for f in (12, 16):
+        s = Session(2, f, seed=b"f" * 16)
+        params = {"layer0.weight": s.share(np.full((4, 3), 0.1)), "layer0.bias": s.share(np.zeros(3))}
+        SecureMLP(params, {"hidden": act, "output": act}, PublicBounds()).gradients(
+            s.share(np.ones((2, 4))), s.share(np.ones((2, 3))), {})
+        bounds[f] = s.stats()["truncation_failure_bound"]
+    # 4^f, a little less: the magnitudes carry ulp-sized terms, larger at fewer bits
+    assert 0.99 * 4.0**4 <= bounds[16] / bounds[12] <= 4.0**4
+    assert max_frac_bits(bounds[16], 16, 10) == 16 + int(np.floor(np.log(1e-6 / (10 * bounds[16])) / np.log(4)))
