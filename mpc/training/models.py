@@ -5,8 +5,14 @@ Both hold their parameters as a dict of SharedTensors named and shaped as
 model file's weights go in and come out unchanged, and expose round programs
 (each runs its round programs, :mod:`mpc.training.rounds`):
 
-* ``gradients(x, target, grads)``: forward pass, MSE output gradient y' - y,
-  back-propagation; the gradients of the batch's summed loss go to ``grads``;
+* ``gradients(x, target, grads, loss_scale)``: forward pass, MSE output
+  gradient (y' - y) times the public power of two ``loss_scale`` (local and
+  exact), back-propagation; the gradients of the batch's summed loss, times
+  ``loss_scale``, go to ``grads`` (:func:`mpc.training.sgd.sgd_update` divides
+  it out).  Loss scaling keeps the small gradients of the first layers, after
+  back-propagation through two layers and 20 time steps, far above the
+  fixed-point resolution (as loss scaling does for float16 gradients:
+  Micikevicius et al., *Mixed Precision Training*, ICLR 2018);
 * ``predict(x)``: the forward pass only.
 
 The MLP is trained with the square loss on one-hot targets and a polynomial
@@ -22,7 +28,7 @@ from __future__ import annotations
 from mpc.training.dense import SecureDense
 from mpc.training.lstm import SecureLSTM
 from mpc.training.sgd import mse_output_grad
-from mpc.training.rounds import drive, run
+from mpc.training.rounds import drive, run, times_integer
 
 __all__ = ["SecureMLP", "SecureLSTMForecaster", "mlp_shapes", "forecaster_shapes"]
 
@@ -70,13 +76,13 @@ class SecureMLP:
         """Outputs (batch, classes) of x (batch, features)."""
         return run(self._forward(x))
 
-    def gradients(self, x, target, grads: dict):
-        """Gradients of sum_i 1/2 |y'_i - y_i|^2 into ``grads``; returns y'."""
-        return run(self._gradients(x, target, grads))
+    def gradients(self, x, target, grads: dict, loss_scale: int = 1):
+        """``loss_scale`` times the gradients of sum_i 1/2 |y'_i - y_i|^2 into ``grads``; returns y'."""
+        return run(self._gradients(x, target, grads, loss_scale))
 
-    def _gradients(self, x, target, grads):
+    def _gradients(self, x, target, grads, loss_scale):
         y = yield from self._forward(x)
-        delta = mse_output_grad(y, target)
+        delta = times_integer(mse_output_grad(y, target), loss_scale)
         for k, layer in reversed(list(enumerate(self.layers))):
             delta = yield from layer.backward(delta, grads, input_grad=k > 0)
         return y
@@ -103,13 +109,13 @@ class SecureLSTMForecaster:
         self.dense1 = SecureDense(params, "dense1", activations["hidden"], bounds)
         self.dense2 = SecureDense(params, "dense2", activations["output"], bounds)
 
-    def _head(self, h2: list, steps: int, target, grads, d_h2: dict):
+    def _head(self, h2: list, steps: int, target, grads, d_h2: dict, loss_scale: int):
         while len(h2) < steps:
             yield []
         y = yield from self.dense2.forward((yield from self.dense1.forward(h2[-1])))
         if target is None:
             return y
-        d_a1 = yield from self.dense2.backward(mse_output_grad(y, target), grads)
+        d_a1 = yield from self.dense2.backward(times_integer(mse_output_grad(y, target), loss_scale), grads)
         d_h2[steps - 1] = yield from self.dense1.backward(d_a1, grads)
         return y
 
@@ -119,19 +125,19 @@ class SecureLSTMForecaster:
         if training:
             yield from lstm.backward(d_hidden, grads, every_step, d_input)
 
-    def _step(self, x, target, grads):
+    def _step(self, x, target, grads, loss_scale=1):
         steps = x.shape[1]
         xs = [x[:, t] for t in range(steps)]
         h1, h2, d_h2, d_h1 = [], [], {}, {}
         training = target is not None
         return drive(self._layer(self.lstm1, xs, steps, h1, training, d_h1, grads, True),
                      self._layer(self.lstm2, h1, steps, h2, training, d_h2, grads, False, d_h1),
-                     self._head(h2, steps, target, grads, d_h2))[2]
+                     self._head(h2, steps, target, grads, d_h2, loss_scale))[2]
 
     def predict(self, x):
         """Forecasts (batch, 1) of windows x (batch, time, features) (runs its own rounds)."""
         return self._step(x, None, None)
 
-    def gradients(self, x, target, grads: dict):
-        """Gradients of sum_i 1/2 (y'_i - y_i)^2 into ``grads``; returns y' (runs its own rounds)."""
-        return self._step(x, target, grads)
+    def gradients(self, x, target, grads: dict, loss_scale: int = 1):
+        """``loss_scale`` times the gradients of sum_i 1/2 (y'_i - y_i)^2 into ``grads``; returns y'."""
+        return self._step(x, target, grads, loss_scale)

@@ -42,6 +42,7 @@ import math
 import warnings
 
 from approx.errors import ApproxError
+from mpc.polynomial import ASSUMED_ERROR
 
 __all__ = ["TrainingPrecisionError", "PreactivationRangeError", "OutOfRangeWarning", "PublicBounds",
            "check_failure_budget", "max_frac_bits", "FAILURE_BUDGET", "MIN_FRAC_BITS"]
@@ -109,13 +110,17 @@ class PublicBounds:
     def check_range(self, label: str, z, activation) -> None:
         """Check the public bound of ``z`` (a SharedTensor) against ``activation``'s interval.
 
+        The bound is ``z.magnitude`` plus its fixed-point error, taken at most
+        ``ASSUMED_ERROR`` as in secure inference (the worst-case error through
+        a recurrence is vacuous).
+
         Raises
         ------
         PreactivationRangeError
             If it exceeds the interval and out-of-range is not allowed.
         """
         lo, hi = activation.interval
-        bound = z.magnitude + z.error
+        bound = z.magnitude + min(z.error, ASSUMED_ERROR)
         ratio = max(bound / hi if hi > 0 else math.inf, bound / -lo if lo < 0 else math.inf)
         first = ratio > 1.0 and self.ratios.get(label, 0.0) <= 1.0
         self.ratios[label] = max(self.ratios.get(label, 0.0), ratio)
