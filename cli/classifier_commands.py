@@ -33,8 +33,10 @@ def model_parts(kind: str, data, steps: int) -> dict:
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int):
+                     steps: int, registry, seed: int, loss: str = "cross_entropy"):
     """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData).
+
+    With ``loss="mse"`` the MLP's outputs go through ``activation`` too and are fitted to one-hot targets.
 
     Returns
     -------
@@ -46,7 +48,8 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     parts = model_parts(kind, data, steps)
     classes = len(data.classes)
     if kind == "mlp":
-        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip)
+        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip, loss,
+                           activation if loss == "mse" else "identity")
         return Network(config, registry=registry, seed=seed), parts
     if len(hidden) != 1:
         raise ApproxError("the RNN has one recurrent layer: give one --hidden size, e.g. --hidden 32")

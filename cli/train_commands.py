@@ -75,7 +75,7 @@ def _metrics_table(result: dict) -> str:
 
 FORECASTER_ONLY = ["time_column", "load_column", "holiday_calendar", "gate_activation", "cell_activation", "cell",
                    "hidden_activation", "output_activation", "hidden_size", "dense_size", "window", "lags", "highway"]
-CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
+CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps", "loss"]
 
 
 @approx.command("train")
@@ -111,6 +111,9 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
 @click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
               help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
 @click.option("--per-step", is_flag=True, help="rnn: a target at every step (seed 004), not only the last.")
+@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
+              help="mlp: softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
+                   "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
@@ -127,8 +130,8 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
-                  highway, hidden, activation, label_column, steps, per_step, epochs, batch_size, lr, l2, clip_norm,
-                  patience, seed, registry, output, as_json):
+                  highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
+                  clip_norm, patience, seed, registry, output, as_json):
     """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations."""
     from cli.classifier_commands import check_options
     from nn.training import TrainConfig
@@ -140,8 +143,10 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
     lr = settings.lr
     if model_kind != "forecaster":
+        if loss == "mse" and model_kind != "mlp":
+            raise click.UsageError("--loss mse applies to --model mlp only")
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json)
+                          per_step, settings, registry, output, as_json, loss)
         return
     from nn.evaluation import evaluate
     from nn.forecaster import Forecaster, ForecasterConfig
@@ -192,7 +197,7 @@ def _fit(model, train_xy, val_xy, settings):
 
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json):
+                      registry, output, as_json, loss="cross_entropy"):
     from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
     from nn.persistence import save_model
     from nn.tabular import load_table
@@ -200,7 +205,7 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
     table = load_table(data, label_column, settings.seed)
     activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
     model, parts = build_classifier(kind, table, parse_hidden(hidden), activation, derivative, clip, per_step,
-                                    steps, registry, settings.seed)
+                                    steps, registry, settings.seed, loss)
     history = _fit(model, parts["train"], parts["val"], settings)
     result = score_classifier(model, parts)
     summary = {
@@ -209,7 +214,8 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
         "confusion_matrix": result["test"]["confusion_matrix"], "classes": table.classes,
         "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": history.diverged,
         "train_seconds": history.seconds, "outside_interval": result["outside_interval"],
-        "train": {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps},
+        "train": {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
+                  "loss": loss},
     }
     save_model(output, model, {"data": {"source": data, "label_column": label_column, "steps": steps,
                                         "classes": table.classes}, "summary": summary})
