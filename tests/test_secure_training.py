@@ -127,11 +127,12 @@ def mlp_costs(sizes, batch):
     """Rounds and bytes per party of one MLP step with degree-3 odd polynomial activations (2 parties).
 
     Forward, per layer: open the input x and W (1 round), then t and t^2 of the polynomial (2 rounds).
-    Backward, per layer: open dL/da and the slope (1 round), then dz (1 round): dL/dW = x^T dz and
-    dL/dx = dz W^T reuse the openings of x and W.  The update is local."""
+    Backward, per layer: open dL/da (1 round: its products with t and t^2 give dL/da * p'(z), the
+    powers being open already), then dz (1 round): dL/dW = x^T dz and dL/dx = dz W^T reuse the
+    openings of x and W.  The update is local."""
     elements = 0
     for n_in, n_out in zip(sizes, sizes[1:]):
-        elements += batch * n_in + n_in * n_out + 2 * batch * n_out + 3 * batch * n_out
+        elements += batch * n_in + n_in * n_out + 2 * batch * n_out + 2 * batch * n_out
     return 5 * (len(sizes) - 1), 8 * elements
 
 

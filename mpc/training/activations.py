@@ -30,7 +30,7 @@ from mpc.tensor import SharedTensor, concatenate
 from mpc.training.rounds import times_integer
 from mpc.truncation import truncate
 
-__all__ = ["activate", "check_trainable"]
+__all__ = ["activate", "check_trainable", "SlopeTerms"]
 
 ELEMENTARY = ("square", "identity")
 
@@ -73,7 +73,50 @@ def _combine(powers: dict, lo: int, hi: int, coef: np.ndarray, inside_bound: flo
     return total, magnitude, error
 
 
-def activate(pairs: list, bounds):
+class SlopeTerms:
+    """f'(z) kept as c_0 + sum_k c_k u_k over tensors the forward pass opened (u_k = t^k, or z for square).
+
+    Multiplying a gradient d by it then opens d only: d f'(z) = c_0 d + sum_k c_k (d u_k),
+    each d u_k a Beaver product that reuses u_k's opening, instead of opening a
+    fresh slope tensor too (one element per pre-activation saved).
+
+    Parameters
+    ----------
+    constant : float
+    terms : list of (float, SharedTensor)
+        Coefficients and opened tensors, flattened like ``shape``.
+    shape : tuple
+        The pre-activations' shape.
+    bound : float
+        A bound on |f'(z)| over the interval.
+    """
+
+    def __init__(self, constant: float, terms: list, shape: tuple, bound: float):
+        self.constant, self.terms, self.shape, self.bound = constant, terms, shape, bound
+
+    def times(self, d: SharedTensor):
+        """Round program: d f'(z) (one round), shaped as d."""
+        like = self.terms[0][1].shape if self.terms else d.shape
+        flat = d if d.shape == like else d.reshape(like)
+        products = yield [("mul", flat, u) for _, u in self.terms]
+        session = d.session
+        total = np.zeros_like(flat.shares)
+        magnitude = error = 0.0
+        for c, value in [(self.constant, flat)] + [(c, p) for (c, _), p in zip(self.terms, products)]:
+            if c == 0:
+                continue
+            ring = session.encoder.encode(c)
+            c = abs(float(session.encoder.decode(ring)))
+            total += value.shares * ring
+            magnitude += c * value.magnitude
+            error += c * value.error + (value.magnitude + value.error) * session.ulp / 2
+        magnitude = min(magnitude, self.bound * d.magnitude + error)
+        (shares,) = truncate(session, [total], [magnitude])
+        return SharedTensor(session, shares.reshape(shares.shape[:1] + d.shape), magnitude + session.ulp,
+                            error + session.ulp, max(p.depth for p in products))
+
+
+def activate(pairs: list, bounds, slope_terms: bool = False):
     """Round program: (f(z), f'(z)) for each (z, activation, label).
 
     Parameters
@@ -84,10 +127,14 @@ def activate(pairs: list, bounds):
     bounds : mpc.training.precision.PublicBounds
         Checks each polynomial's pre-activation bound against its interval;
         when it passes (or is allowed through) |t| <= 1 bounds the powers.
+    slope_terms : bool
+        Return each slope as :class:`SlopeTerms` over the opened powers
+        instead of a tensor (one pair only: the powers of several pairs are
+        concatenated).
 
     Returns
     -------
-    list of (SharedTensor, SharedTensor or None)
+    list of (SharedTensor, SharedTensor or SlopeTerms or None)
         Output and slope of each pair, shaped as its z; slope None means 1 (identity).
 
     Raises
@@ -129,18 +176,29 @@ def activate(pairs: list, bounds):
         powers.update({k: p for (k, _, _), p in zip(level, products)})
         if depth == 0:
             for n, value in zip(squares, products[len(level):]):
-                out[n] = (value, times_integer(pairs[n][0], 2))
+                z = pairs[n][0]
+                out[n] = (value, SlopeTerms(0.0, [(2.0, z)], z.shape, 2 * z.magnitude) if slope_terms
+                          else times_integer(z, 2))
     if not polys:
         return out
+    if slope_terms:
+        if len(polys) > 1:
+            raise ValueError("slope_terms takes one polynomial pair: the powers of several are concatenated")
+        n, act = polys[0], pairs[polys[0]][1]
+        slope = _slope_coef(act)
+        out[n] = (None, SlopeTerms(float(slope[0]), [(float(slope[k]), powers[k]) for k in range(1, slope.size)
+                                                     if slope[k]], pairs[n][0].shape, float(np.sum(np.abs(slope)))))
     session = powers[1].session
     offsets = np.concatenate([[0], np.cumsum([t.shape[0] for t in ts])])
     totals, bounds = [], []
+    kinds = 1 if slope_terms else 2  # the value, and the slope unless it stays in terms of the powers
     for n, lo, hi in zip(polys, offsets[:-1], offsets[1:]):
         act = pairs[n][1]
         slope = _slope_coef(act)
         value_bound = float(np.sum(np.abs(act.approximation.coef)))  # |T_k|, |P_k| <= 1 on [-1, 1]
         for coef, bound, constant in ((act.power_coef, value_bound, act.power_coef[0]),
-                                      (np.concatenate([[0.0], slope[1:]]), float(np.sum(np.abs(slope))), slope[0])):
+                                      (np.concatenate([[0.0], slope[1:]]), float(np.sum(np.abs(slope))),
+                                       slope[0]))[:kinds]:
             total, magnitude, error = _combine(powers, lo, hi, coef, bound)
             totals.append(total)
             bounds.append((magnitude, error, constant))
@@ -149,9 +207,10 @@ def activate(pairs: list, bounds):
     for m, n in enumerate(polys):
         z = pairs[n][0]
         pair = []
-        for total, (magnitude, error, constant) in zip(shares[2 * m:2 * m + 2], bounds[2 * m:2 * m + 2]):
+        for total, (magnitude, error, constant) in zip(shares[kinds * m:kinds * (m + 1)],
+                                                       bounds[kinds * m:kinds * (m + 1)]):
             value = SharedTensor(session, total.reshape(total.shape[:1] + z.shape), magnitude + session.ulp,
                                  error + session.ulp, depth)
             pair.append(value + float(constant) if constant else value)
-        out[n] = tuple(pair)
+        out[n] = (pair[0], pair[1] if kinds == 2 else out[n][1])
     return out

@@ -1,10 +1,11 @@
 """A dense layer on shares: forward a = f(x W + b) and back-propagation.
 
 Forward: the Beaver matrix product x W (one round; W is masked and opened
-once per step, x once however many products it enters), then f and its slope
-f'(z) (:func:`mpc.training.activations.activate`).  Backward, from dL/da:
+once per step, x once however many products it enters), then f, with its
+slope f'(z) kept in terms of the powers the forward pass opened
+(:class:`mpc.training.activations.SlopeTerms`).  Backward, from dL/da:
 
-    dz = dL/da * f'(z)              one round (none for identity)
+    dz = dL/da * f'(z)              one round (none for identity); opens dL/da only
     dL/dW = x^T dz,  dL/dx = dz W^T one round, reusing the openings of x and W
     dL/db = sum over the batch of dz (local)
 
@@ -44,7 +45,7 @@ class SecureDense:
         w = self.params[f"{self.name}.weight"]
         (xw,) = yield [("matmul", x, w)]
         ((a, slope),) = yield from activate([(xw + self.params[f"{self.name}.bias"], self.activation, self.name)],
-                                            self.bounds)
+                                            self.bounds, slope_terms=True)
         self._cache = (x, w, slope)
         return a
 
@@ -57,7 +58,7 @@ class SecureDense:
         """
         x, w, slope = self._cache
         d_out = self.bounds.cap_gradient(d_out)
-        dz = d_out if slope is None else (yield [("mul", d_out, slope)])[0]
+        dz = d_out if slope is None else (yield from slope.times(d_out))
         products = yield [("matmul_tn", x, dz)] + ([("matmul_nt", dz, w)] if input_grad else [])
         grads[f"{self.name}.weight"] = products[0]
         grads[f"{self.name}.bias"] = sum_rows(dz)

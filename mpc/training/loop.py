@@ -36,7 +36,7 @@ from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shap
 from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget
 from mpc.training.sgd import sgd_update
 
-__all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes", "predict",
+__all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes", "predict", "plan_step",
            "MODEL_OWNER", "DATA_OWNER"]
 
 MODEL_OWNER, DATA_OWNER = 0, 1
@@ -196,8 +196,19 @@ def _step(model, params, x, y, settings, bounds, batch):
     sgd_update(params, grads, settings.lr, batch, settings.l2, bounds, settings.loss_scale)
 
 
-def _plan(kind, config, activations, train: Samples, settings, weight_bounds, frac_bits) -> dict:
-    """Costs and failure bound of one step, on a throwaway in-process session with zero data."""
+def plan_step(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
+              weight_bounds: dict, frac_bits: int) -> dict:
+    """Costs and truncation-failure bound of one step, from public information only.
+
+    Runs a step on a throwaway in-process session with zero data and the
+    public bounds (weights at the declared bound when there is one: the worst
+    step of the run).  Arguments as :func:`secure_train`.
+
+    Returns
+    -------
+    dict
+        :meth:`Session.stats` of the step.
+    """
     s = Session(2, frac_bits, seed=b"\0" * 16)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
     # the worst step: weights at their declared bound (the weights grow towards it during the run)
@@ -264,7 +275,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     frac_bits = session.encoder.frac_bits
     steps_per_epoch = -(-len(train) // settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
-    plan = _plan(kind, config, activations, train, settings, weight_bounds, frac_bits)
+    plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits)
     planned = check_failure_budget(plan["truncation_failure_bound"], frac_bits, total_steps, settings.failure_budget)
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     params = _share_params(session, kind, config, weights, weight_bounds)
