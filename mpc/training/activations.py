@@ -5,9 +5,16 @@ derivative is p'(z) = scale sum_k k a_k t^(k-1) (seed-style: for a cubic
 3 a3 z^2 + 2 a2 z + a1, here in the mapped variable t where the coefficients
 stay O(1)).  Both are local linear combinations of the powers t^k, so the
 forward pass computes the powers p needs and those p' needs together (a
-degree-3 odd polynomial: t^2 and t^3, two rounds, the same as p alone) and the
-slope costs one more truncation and no round.  ``square`` (z^2, the design's
-ReLU replacement) has slope 2 z (local); ``identity`` has slope 1.
+degree-3 odd polynomial: t^2 and t^3, two rounds, the same as p alone).  The
+slope is either computed (one more truncation, no round) or kept as its
+terms over the powers (:class:`SlopeTerms`): a product d p'(z) is then
+sum_k c_k (d t^k), Beaver products that reuse the openings of the powers, so
+that back-propagation opens d and never the slope.  ``square`` (z^2, the
+design's ReLU replacement) has slope 2 z; ``identity`` has slope 1.
+
+Each pair's powers are its own tensors (not one concatenation), so that
+another tensor of the pre-activations' shape can be multiplied by them; the
+products of one level of all pairs still share one round.
 
 Pre-activations are checked against each polynomial's interval with the
 public bounds the tensors carry (:class:`mpc.training.precision.PublicBounds`)
@@ -26,7 +33,7 @@ import numpy as np
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
 from mpc.polynomial import ASSUMED_ERROR, power_plan
-from mpc.tensor import SharedTensor, concatenate
+from mpc.tensor import SharedTensor
 from mpc.training.rounds import times_integer
 from mpc.truncation import truncate
 
@@ -55,28 +62,45 @@ def _slope_coef(act: PolynomialActivation) -> np.ndarray:
     return a[1:] * np.arange(1, a.size) * act.scale
 
 
-def _combine(powers: dict, lo: int, hi: int, coef: np.ndarray, inside_bound: float | None):
-    """Shares of sum_(k>=1) coef_k t^k over columns lo:hi (before truncation), magnitude and error bounds."""
-    session = powers[1].session
-    total = np.zeros((powers[1].shares.shape[0], hi - lo), dtype=np.uint64)
+def _linear(terms: list, bound: float | None):
+    """Shares of sum_k c_k u_k (before truncation by 2^f), with magnitude and error bounds.
+
+    ``terms`` are (public float c_k, SharedTensor u_k) of one shape; ``bound``, if
+    given, bounds the exact value (then the magnitude is at most it plus the error,
+    the error taken at most ``ASSUMED_ERROR`` as for the powers).
+    """
+    session = terms[0][1].session
+    total = np.zeros_like(terms[0][1].shares)
     magnitude = error = 0.0
-    for k in range(1, coef.size):
-        if coef[k] == 0:
+    for c, u in terms:
+        if c == 0:
             continue
-        ring = session.encoder.encode(coef[k])
+        ring = session.encoder.encode(c)
         c = abs(float(session.encoder.decode(ring)))
-        total += powers[k].shares[:, lo:hi] * ring
-        magnitude += c * powers[k].magnitude
-        error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
-    if inside_bound is not None:
-        magnitude = min(magnitude, inside_bound + min(error, ASSUMED_ERROR))
+        total += u.shares * ring
+        magnitude += c * u.magnitude
+        error += c * u.error + (u.magnitude + u.error) * session.ulp / 2
+    if bound is not None:
+        magnitude = min(magnitude, bound + min(error, ASSUMED_ERROR))
     return total, magnitude, error
+
+
+def _truncated(items: list) -> list:
+    """SharedTensors from (terms, bound, constant, depth) items: one truncation for all, then + constant."""
+    parts = [_linear(terms, bound) for terms, bound, _, _ in items]
+    session = items[0][0][0][1].session
+    out = []
+    for shares, (_, magnitude, error), (_, _, constant, depth) in zip(
+            truncate(session, [p[0] for p in parts], [p[1] for p in parts]), parts, items):
+        value = SharedTensor(session, shares, magnitude + session.ulp, error + session.ulp, depth)
+        out.append(value + float(constant) if constant else value)
+    return out
 
 
 class SlopeTerms:
     """f'(z) kept as c_0 + sum_k c_k u_k over tensors the forward pass opened (u_k = t^k, or z for square).
 
-    Multiplying a gradient d by it then opens d only: d f'(z) = c_0 d + sum_k c_k (d u_k),
+    Multiplying a tensor d by it then opens d only: d f'(z) = c_0 d + sum_k c_k (d u_k),
     each d u_k a Beaver product that reuses u_k's opening, instead of opening a
     fresh slope tensor too (one element per pre-activation saved).
 
@@ -84,36 +108,28 @@ class SlopeTerms:
     ----------
     constant : float
     terms : list of (float, SharedTensor)
-        Coefficients and opened tensors, flattened like ``shape``.
-    shape : tuple
-        The pre-activations' shape.
+        Coefficients and opened tensors, of the pre-activations' shape.
     bound : float
         A bound on |f'(z)| over the interval.
     """
 
-    def __init__(self, constant: float, terms: list, shape: tuple, bound: float):
-        self.constant, self.terms, self.shape, self.bound = constant, terms, shape, bound
+    def __init__(self, constant: float, terms: list, bound: float):
+        self.constant, self.terms, self.bound = constant, terms, bound
+
+    def requests(self, d: SharedTensor) -> list:
+        """The products d u_k to compute (in any round)."""
+        return [("mul", d, u) for _, u in self.terms]
+
+    def combine(self, d: SharedTensor, products: list) -> SharedTensor:
+        """d f'(z) from d and the products of :meth:`requests` (local, one truncation)."""
+        terms = [(self.constant, d)] + [(c, p) for (c, _), p in zip(self.terms, products)]
+        depth = max([d.depth] + [p.depth for p in products])
+        return _truncated([(terms, self.bound * d.magnitude, 0.0, depth)])[0]
 
     def times(self, d: SharedTensor):
-        """Round program: d f'(z) (one round), shaped as d."""
-        like = self.terms[0][1].shape if self.terms else d.shape
-        flat = d if d.shape == like else d.reshape(like)
-        products = yield [("mul", flat, u) for _, u in self.terms]
-        session = d.session
-        total = np.zeros_like(flat.shares)
-        magnitude = error = 0.0
-        for c, value in [(self.constant, flat)] + [(c, p) for (c, _), p in zip(self.terms, products)]:
-            if c == 0:
-                continue
-            ring = session.encoder.encode(c)
-            c = abs(float(session.encoder.decode(ring)))
-            total += value.shares * ring
-            magnitude += c * value.magnitude
-            error += c * value.error + (value.magnitude + value.error) * session.ulp / 2
-        magnitude = min(magnitude, self.bound * d.magnitude + error)
-        (shares,) = truncate(session, [total], [magnitude])
-        return SharedTensor(session, shares.reshape(shares.shape[:1] + d.shape), magnitude + session.ulp,
-                            error + session.ulp, max(p.depth for p in products))
+        """Round program: d f'(z) (one round)."""
+        products = yield self.requests(d)
+        return self.combine(d, products)
 
 
 def activate(pairs: list, bounds, slope_terms: bool = False):
@@ -128,9 +144,7 @@ def activate(pairs: list, bounds, slope_terms: bool = False):
         Checks each polynomial's pre-activation bound against its interval;
         when it passes (or is allowed through) |t| <= 1 bounds the powers.
     slope_terms : bool
-        Return each slope as :class:`SlopeTerms` over the opened powers
-        instead of a tensor (one pair only: the powers of several pairs are
-        concatenated).
+        Return each slope as :class:`SlopeTerms` over the opened powers instead of a tensor.
 
     Returns
     -------
@@ -145,7 +159,8 @@ def activate(pairs: list, bounds, slope_terms: bool = False):
         If a bound exceeds an interval and the check does not allow it.
     """
     out: list = [None] * len(pairs)
-    polys, ts, squares = [], [], []
+    powers: dict = {}  # pair index -> {k: t^k}
+    plans: dict = {}
     for n, (z, act, label) in enumerate(pairs):
         check_trainable(act, label)
         if isinstance(act, PolynomialActivation):
@@ -153,64 +168,40 @@ def activate(pairs: list, bounds, slope_terms: bool = False):
             t = z.mul_public(act.scale)
             t = t + act.shift if act.shift else t
             t.magnitude = min(t.magnitude, 1.0 + min(t.error, ASSUMED_ERROR))  # z inside [a, b]: |t| <= 1
-            polys.append(n)
-            ts.append(t.reshape((-1,)))
-        elif act.name == "square":
-            squares.append(n)
-        else:
+            coef = act.power_coef
+            needed = {k for k in range(2, coef.size) if coef[k]} | {k - 1 for k in range(3, coef.size) if coef[k]}
+            powers[n], plans[n] = {1: t}, power_plan(needed)
+            out[n] = (None, None)
+        elif act.name != "square":
             out[n] = (z, None)
-    first = [("mul", pairs[n][0], pairs[n][0]) for n in squares]
-    powers: dict = {}
-    needed: set = set()
-    if polys:
-        powers[1] = concatenate(ts) if len(ts) > 1 else ts[0]
-        for n in polys:
-            coef = pairs[n][1].power_coef
-            needed |= {k for k in range(2, coef.size) if coef[k]} | {k - 1 for k in range(3, coef.size) if coef[k]}
-    levels = power_plan(needed)
-    for depth, level in enumerate(levels or [[]]):
-        requests = [("mul", powers[i], powers[j]) for _, i, j in level] + (first if depth == 0 else [])
-        if not requests:
-            break
-        products = yield requests
-        powers.update({k: p for (k, _, _), p in zip(level, products)})
-        if depth == 0:
-            for n, value in zip(squares, products[len(level):]):
-                z = pairs[n][0]
-                out[n] = (value, SlopeTerms(0.0, [(2.0, z)], z.shape, 2 * z.magnitude) if slope_terms
-                          else times_integer(z, 2))
-    if not polys:
-        return out
-    if slope_terms:
-        if len(polys) > 1:
-            raise ValueError("slope_terms takes one polynomial pair: the powers of several are concatenated")
-        n, act = polys[0], pairs[polys[0]][1]
-        slope = _slope_coef(act)
-        out[n] = (None, SlopeTerms(float(slope[0]), [(float(slope[k]), powers[k]) for k in range(1, slope.size)
-                                                     if slope[k]], pairs[n][0].shape, float(np.sum(np.abs(slope)))))
-    session = powers[1].session
-    offsets = np.concatenate([[0], np.cumsum([t.shape[0] for t in ts])])
-    totals, bounds = [], []
-    kinds = 1 if slope_terms else 2  # the value, and the slope unless it stays in terms of the powers
-    for n, lo, hi in zip(polys, offsets[:-1], offsets[1:]):
+    squares = [n for n, (_, act, _) in enumerate(pairs) if act.name == "square"]
+    for depth in range(max([len(plan) for plan in plans.values()] + [1 if squares else 0])):
+        asked = [(n, k, i, j) for n, plan in plans.items() if depth < len(plan) for k, i, j in plan[depth]]
+        first = [("mul", pairs[n][0], pairs[n][0]) for n in squares] if depth == 0 else []
+        products = yield [("mul", powers[n][i], powers[n][j]) for n, _, i, j in asked] + first
+        for (n, k, _, _), value in zip(asked, products):
+            powers[n][k] = value
+        for n, value in zip(squares if depth == 0 else [], products[len(asked):]):
+            z = pairs[n][0]
+            out[n] = (value, SlopeTerms(0.0, [(2.0, z)], 2 * z.magnitude) if slope_terms else times_integer(z, 2))
+    items, where = [], []
+    for n, p in powers.items():
         act = pairs[n][1]
         slope = _slope_coef(act)
+        depth = max(v.depth for v in p.values())
         value_bound = float(np.sum(np.abs(act.approximation.coef)))  # |T_k|, |P_k| <= 1 on [-1, 1]
-        for coef, bound, constant in ((act.power_coef, value_bound, act.power_coef[0]),
-                                      (np.concatenate([[0.0], slope[1:]]), float(np.sum(np.abs(slope))),
-                                       slope[0]))[:kinds]:
-            total, magnitude, error = _combine(powers, lo, hi, coef, bound)
-            totals.append(total)
-            bounds.append((magnitude, error, constant))
-    depth = max(p.depth for p in powers.values())
-    shares = truncate(session, totals, [b[0] for b in bounds])
-    for m, n in enumerate(polys):
-        z = pairs[n][0]
-        pair = []
-        for total, (magnitude, error, constant) in zip(shares[kinds * m:kinds * (m + 1)],
-                                                       bounds[kinds * m:kinds * (m + 1)]):
-            value = SharedTensor(session, total.reshape(total.shape[:1] + z.shape), magnitude + session.ulp,
-                                 error + session.ulp, depth)
-            pair.append(value + float(constant) if constant else value)
-        out[n] = (pair[0], pair[1] if kinds == 2 else out[n][1])
+        slope_bound = float(np.sum(np.abs(slope)))
+        items.append(([(c, p[k]) for k, c in enumerate(act.power_coef) if k and c] or [(0.0, p[1])], value_bound,
+                      act.power_coef[0], depth))
+        where.append((n, "value"))
+        if slope_terms:
+            out[n] = (None, SlopeTerms(float(slope[0]), [(float(c), p[k]) for k, c in enumerate(slope) if k and c],
+                                       slope_bound))
+        else:
+            items.append(([(c, p[k]) for k, c in enumerate(slope) if k and c] or [(0.0, p[1])], slope_bound, slope[0],
+                          depth))
+            where.append((n, "slope"))
+    values = _truncated(items) if items else []
+    for (n, kind), value in zip(where, values):
+        out[n] = (value, out[n][1]) if kind == "value" else (out[n][0], value)
     return out

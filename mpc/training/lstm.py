@@ -21,7 +21,10 @@ every product of a step one of dh_t or ds'_(t+1) with a value the forward pass
 prepared (``G_i = g p'(z_i)``, ``Q G_i``, ``Q f``, ...), so a backward step is
 two rounds: the elementwise products, then the matrix products.  Those
 prepared products ride along with the forward pass's own rounds (or the next
-step's), so they add no round.
+step's), so they add no round; the slopes enter them in terms of the powers
+of t the gates opened (:class:`mpc.training.activations.SlopeTerms`:
+g p'(z_i) = c_0 g + c_2 (g t_i^2) for a degree-3 sigmoid), so no slope is
+ever opened.
 """
 
 from __future__ import annotations
@@ -65,9 +68,11 @@ class SecureLSTM:
     # -- products that ride along with the next round --------------------------------------
     def _ask(self, own: list):
         side, self._side = self._side, []
-        products = yield own + [(op, x, y) for _, _, op, x, y in side]
-        for (store, key, *_), value in zip(side, products[len(own):]):
-            store[key] = value
+        products = yield own + [request for _, _, requests, _ in side for request in requests]
+        start = len(own)
+        for store, key, requests, finish in side:
+            store[key] = finish(products[start:start + len(requests)])
+            start += len(requests)
         return products[:len(own)]
 
     def _with_side(self, program):
@@ -79,9 +84,15 @@ class SecureLSTM:
                 return stop.value
             reply = yield from self._ask(own)
 
-    def _prepare(self, store: dict, key: str, op: str, x, y) -> None:
+    def _product(self, store: dict, key: str, x, y) -> None:
+        """Queue store[key] = x * y for the next round (training only)."""
         if self._training:
-            self._side.append((store, key, op, x, y))
+            self._side.append((store, key, [("mul", x, y)], lambda products: products[0]))
+
+    def _slope(self, store: dict, key: str, x, slope) -> None:
+        """Queue store[key] = x * f'(z) for the next round, f'(z) as SlopeTerms (training only)."""
+        if self._training:
+            self._side.append((store, key, slope.requests(x), lambda products: slope.combine(x, products)))
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, xs: list, steps: int, out: list, training: bool = True):
@@ -110,31 +121,32 @@ class SecureLSTM:
             own = [("matmul", x, w_ih)] + ([("matmul", h, w_hh)] if h is not None else [])
             products = yield from self._ask(own)
             z = products[0] + products[1] + b if h is not None else products[0] + b
-            (sig, d_sig), (g, d_g) = yield from self._with_side(activate(
-                [(z[:, :3 * H], self.act["gate"], f"{self.name}.gates"),
-                 (z[:, 3 * H:], self.act["cell"], f"{self.name}.candidate")], self.bounds))
-            i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
+            gates = f"{self.name}.gates"
+            (i, d_i), (f, d_f), (o, d_o), (g, d_g) = yield from self._with_side(activate(
+                [(z[:, :H], self.act["gate"], gates), (z[:, H:2 * H], self.act["gate"], gates),
+                 (z[:, 2 * H:3 * H], self.act["gate"], gates),
+                 (z[:, 3 * H:], self.act["cell"], f"{self.name}.candidate")], self.bounds, slope_terms=True))
             c = {"x": x, "h_prev": h, "f": f}
-            self._prepare(c, "G_i", "mul", g, d_sig[:, :H])
-            self._prepare(c, "G_g", "mul", i, d_g)
+            self._slope(c, "G_i", g, d_i)
+            self._slope(c, "G_g", i, d_g)
             if s is not None:
-                self._prepare(c, "G_f", "mul", s, d_sig[:, H:2 * H])
+                self._slope(c, "G_f", s, d_f)
             products = yield from self._ask([("mul", i, g)] + ([("mul", f, s)] if s is not None else []))
             s = products[0] + products[1] if len(products) == 2 else products[0]
             if self.cell == "standard":
                 ((cell, d_cell),) = yield from self._with_side(activate(
-                    [(s, self.act["cell"], f"{self.name}.cell")], self.bounds))
-                self._prepare(c, "Q", "mul", o, d_cell)
+                    [(s, self.act["cell"], f"{self.name}.cell")], self.bounds, slope_terms=True))
+                self._slope(c, "Q", o, d_cell)
             else:
                 cell = s
                 c["Q"] = o
-            self._prepare(c, "A_o", "mul", cell, d_sig[:, 2 * H:])
+            self._slope(c, "A_o", cell, d_o)
             (h,) = yield from self._ask([("mul", o, cell)])
             for key in ("G_i", "G_f", "G_g"):
                 if key in c:
-                    self._prepare(c, "Q" + key, "mul", c["Q"], c[key])
+                    self._product(c, "Q" + key, c["Q"], c[key])
             if t > 0:
-                self._prepare(c, "QF", "mul", c["Q"], f)
+                self._product(c, "QF", c["Q"], f)
             self._steps.append(c)
             out.append(h)
         while self._side:  # the last step's prepared products
