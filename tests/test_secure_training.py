@@ -185,3 +185,42 @@ def test_failure_bound_of_a_step_scales_as_four_to_the_bits(poly_registry):
     # 4^f, a little less: the magnitudes carry ulp-sized terms, larger at fewer bits
     assert 0.99 * 4.0**4 <= bounds[16] / bounds[12] <= 4.0**4
     assert max_frac_bits(bounds[16], 16, 10) == 16 + int(np.floor(np.log(1e-6 / (10 * bounds[16])) / np.log(4)))
+
+
+def train_program(session, registry, x, y, weights):
+    """secure_train of a small MLP for one epoch, as every party runs it."""
+    from mpc.training.loop import Samples, TrainSettings, secure_train
+
+    act = approx.get(POLY_GATE, registry=registry)
+    mine = session.comm.position(1) is not None
+    samples = Samples(x if mine else None, y if mine else None, x.shape, y.shape, 1.0, 1.0)
+    settings = TrainSettings(epochs=1, batch_size=4, lr=1.0, failure_budget=1e-3, allow_out_of_range=True,
+                             weight_bound=2.0, gradient_bound=4.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        result = secure_train(session, "mlp", {"sizes": (6, 5, 3)}, {"hidden": act, "output": act}, samples,
+                              settings, weights if session.comm.position(0) is not None else None,
+                              {k: 0.5 for k in weights})
+    return result.weights, result.step_cost
+
+
+def test_secure_train_in_process_and_over_tcp_give_the_same_model(poly_registry):
+    from mpc.launch import run
+
+    rng = np.random.default_rng(7)
+    x, labels = rng.uniform(0, 1, (10, 6)), rng.integers(0, 3, 10)
+    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE), registry=poly_registry,
+                    seed=3)
+    weights = {k: np.clip(v, -0.5, 0.5) for k, v in plain.params.items()}
+    args = (str(poly_registry.path), x, one_hot(labels, 3), weights)
+    local = run(train_program, 2, args=args, frac_bits=16, seed=b"r" * 16)[0]["value"]
+    remote = run(train_program, 2, transport="tcp", args=args, frac_bits=16, seed=b"r" * 16, timeout=30.0)
+    assert remote[1]["value"][0] is None  # the weights are opened to the model owner only
+    for name, value in local[0].items():
+        assert np.array_equal(remote[0]["value"][0][name], value), name
+    assert remote[0]["value"][1] == local[1]
+    for name, value in weights.items():
+        plain.params[name][...] = value
+    train(plain, (x, labels), (x, labels), TrainConfig(epochs=1, batch_size=4, lr=1.0, clip_norm=None))
+    for name, value in plain.params.items():  # three steps, 16 fractional bits
+        assert np.max(np.abs(local[0][name] - value)) < 1e-3, name
