@@ -15,6 +15,7 @@ from conftest import POLY_CELL, POLY_GATE
 from mpc.beaver import compute
 from mpc.tensor import Session
 from mpc.training.activations import activate
+from mpc.training.cost import forecaster_step_cost, mlp_step_cost
 from mpc.training.models import SecureLSTMForecaster, SecureMLP
 from mpc.training.precision import (OutOfRangeWarning, PreactivationRangeError, PublicBounds,
                                     TrainingPrecisionError, check_failure_budget, max_frac_bits)
@@ -123,19 +124,6 @@ def test_scale_keeps_a_small_constant_precise(c, x):
     assert y.error < (c + 4) * s.ulp + 1e-6 * c * np.max(np.abs(x), initial=0)
 
 
-def mlp_costs(sizes, batch):
-    """Rounds and bytes per party of one MLP step with degree-3 odd polynomial activations (2 parties).
-
-    Forward, per layer: open the input x and W (1 round), then t and t^2 of the polynomial (2 rounds).
-    Backward, per layer: open dL/da (1 round: its products with t and t^2 give dL/da * p'(z), the
-    powers being open already), then dz (1 round): dL/dW = x^T dz and dL/dx = dz W^T reuse the
-    openings of x and W.  The update is local."""
-    elements = 0
-    for n_in, n_out in zip(sizes, sizes[1:]):
-        elements += batch * n_in + n_in * n_out + 2 * batch * n_out + 2 * batch * n_out
-    return 5 * (len(sizes) - 1), 8 * elements
-
-
 @pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
 def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch):
     s = Session(2, 16)
@@ -148,9 +136,26 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
     model = SecureMLP(params, {"hidden": act, "output": act}, PublicBounds())
     model.gradients(s.share(rng.uniform(0, 1, (batch, sizes[0]))), s.share(np.full((batch, sizes[-1]), 0.5)), {})
     stats = s.stats()
-    rounds, sent = mlp_costs(sizes, batch)
-    assert stats["rounds"] == rounds == stats["floor_rounds"]
-    assert stats["bytes_by_party"] == [sent, sent] and sent == stats["floor_bytes_per_party"]
+    cost = mlp_step_cost(sizes, batch)
+    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"]
+    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
+
+
+@pytest.mark.parametrize("cell", ["standard", "linear"])
+@pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
+def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D):
+    s = Session(2, 16)
+    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+                       registry=poly_registry, seed=1)
+    acts = {role: act.activation for role, act in plain.activations().items()}
+    model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        model.gradients(s.share(np.zeros((B, T, F))), s.share(np.zeros((B, 1))), {})
+    stats = s.stats()
+    cost = forecaster_step_cost(B, T, F, H, D, cell)
+    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
+    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1  # one drain round off the critical path
 
 
 def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):
