@@ -229,3 +229,46 @@ def test_secure_train_in_process_and_over_tcp_give_the_same_model(poly_registry)
     train(plain, (x, labels), (x, labels), TrainConfig(epochs=1, batch_size=4, lr=1.0, clip_norm=None))
     for name, value in plain.params.items():  # three steps, 16 fractional bits
         assert np.max(np.abs(local[0][name] - value)) < 1e-3, name
+
+
+def small_run(poly_registry, session, keep_shared=False, **settings):
+    from mpc.training.loop import Samples, TrainSettings, secure_train
+
+    rng = np.random.default_rng(8)
+    x, labels = rng.uniform(0, 1, (10, 6)), rng.integers(0, 3, 10)
+    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE), registry=poly_registry,
+                    seed=4)
+    act = approx.get(POLY_GATE, registry=poly_registry)
+    samples = Samples.public(x, one_hot(labels, 3))
+    options = {"epochs": 2, "batch_size": 4, "lr": 1.0, "allow_out_of_range": True, "weight_bound": 2.0,
+               "gradient_bound": 4.0, **settings}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        return secure_train(session, "mlp", {"sizes": (6, 5, 3)}, {"hidden": act, "output": act}, samples,
+                            TrainSettings(**options), plain.params, {k: 0.6 for k in plain.params},
+                            validation=samples, keep_shared=keep_shared)
+
+
+def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_starts(poly_registry):
+    result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
+    assert 0 < result.truncation_failure_bound <= result.planned_failure_bound
+    assert result.conditional and len(result.validation) == 2 and result.weights is not None
+    session = Session(2, 16)
+    with pytest.raises(TrainingPrecisionError, match="use at most 1[0-5] fractional bits"):
+        small_run(poly_registry, session, failure_budget=result.planned_failure_bound)
+    assert session.stats()["rounds"] == 0  # refused before anything was shared or opened
+
+
+def test_a_violated_declared_weight_bound_is_refused_and_shares_can_be_kept(poly_registry):
+    from mpc.sharing import reconstruct
+
+    with pytest.raises(TrainingPrecisionError, match="above the declared bound 0.61"):
+        small_run(poly_registry, Session(2, 12, seed=b"w" * 16), failure_budget=1.0, weight_bound=0.61, lr=8.0)
+    # kept shared, the weights are opened to nobody: the same model, as shares
+    kept = small_run(poly_registry, Session(2, 12, seed=b"w" * 16), True, failure_budget=1.0, weight_bound=0.61,
+                     lr=8.0)
+    opened = small_run(poly_registry, Session(2, 12, seed=b"w" * 16), failure_budget=1.0, lr=8.0)
+    assert kept.weights is None and set(kept.shares) == set(opened.weights)
+    for name, shares in kept.shares.items():
+        assert shares.shape[0] == 2
+        np.testing.assert_array_equal(reconstruct(shares).view(np.int64) / 2.0**12, opened.weights[name])

@@ -36,8 +36,8 @@ from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shap
 from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget
 from mpc.training.sgd import sgd_update
 
-__all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes", "predict", "plan_step",
-           "MODEL_OWNER", "DATA_OWNER"]
+__all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes",
+           "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
 
 MODEL_OWNER, DATA_OWNER = 0, 1
 
@@ -126,7 +126,7 @@ class SecureTrainResult:
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
-        The plan's bound for the run (steps times a step's).
+        The plan's bound for the run (steps times a step's, and the validation predictions).
     seconds_per_epoch : list of float
     weight_bounds : list of float
         Per epoch, the largest public bound on |w| (grows with the steps unless declared).
@@ -207,7 +207,8 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     Returns
     -------
     dict
-        :meth:`Session.stats` of the step.
+        :meth:`Session.stats` of the step, and ``predict_failure_bound``: the
+        truncation-failure bound of predicting one batch (validation).
     """
     s = Session(2, frac_bits, seed=b"\0" * 16)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
@@ -220,8 +221,12 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     y = s.share(np.zeros((batch, *train.y_shape[1:])), magnitude=train.y_bound)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _step(build_model(kind, config, activations, params, bounds), params, x, y, settings, bounds, batch)
-    return s.stats()
+        model = build_model(kind, config, activations, params, bounds)
+        _step(model, params, x, y, settings, bounds, batch)
+        stats = s.stats()
+        model.predict(x)
+    stats["predict_failure_bound"] = s.truncation_failure_bound - stats["truncation_failure_bound"]
+    return stats
 
 
 def secure_train(session: Session, kind: str, config: dict, activations: dict, train: Samples,
@@ -276,11 +281,15 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     steps_per_epoch = -(-len(train) // settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits)
-    planned = check_failure_budget(plan["truncation_failure_bound"], frac_bits, total_steps, settings.failure_budget)
+    # validation after every epoch counts too: as extra steps of the same bound per step
+    predictions = settings.epochs * -(-len(validation) // settings.batch_size) if validation is not None else 0
+    per_step = plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / total_steps
+    planned = check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget)
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     params = _share_params(session, kind, config, weights, weight_bounds)
     model = build_model(kind, config, activations, params, bounds)
     rng = np.random.default_rng(settings.seed)
+    validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
     result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], {}, False)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
@@ -300,7 +309,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
                 result.step_cost["triples"] = {k: after["triples"][k] - before["triples"][k]
                                                for k in after["triples"]}
             done = epoch * steps_per_epoch + step + 1
-            projected = session.truncation_failure_bound - start_bound + (total_steps - done) * step_bound
+            projected = (session.truncation_failure_bound - start_bound + (total_steps - done) * step_bound
+                         + (settings.epochs - epoch) * validation_bound)
             if projected > settings.failure_budget:
                 raise TrainingPrecisionError(f"after step {done} the truncation-failure bound of this run is "
                                              f"projected at {projected:.3g}, above {settings.failure_budget:g}: the "
