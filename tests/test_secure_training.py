@@ -257,6 +257,9 @@ def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_star
     with pytest.raises(TrainingPrecisionError, match="use at most 1[0-5] fractional bits"):
         small_run(poly_registry, session, failure_budget=result.planned_failure_bound)
     assert session.stats()["rounds"] == 0  # refused before anything was shared or opened
+    with pytest.raises(PreactivationRangeError, match="layer0: the public bound"):
+        small_run(poly_registry, session, failure_budget=1.0, allow_out_of_range=False, weight_bound=20.0)
+    assert session.stats()["rounds"] == 0
 
 
 def test_a_violated_declared_weight_bound_is_refused_and_shares_can_be_kept(poly_registry):

@@ -130,8 +130,9 @@ class SecureTrainResult:
     seconds_per_epoch : list of float
     weight_bounds : list of float
         Per epoch, the largest public bound on |w| (grows with the steps unless declared).
-    range_ratios : dict of str -> float
-        Per layer, the largest pre-activation bound / interval seen (above 1: out of range, allowed).
+    range_ratios : list of dict of str -> float
+        Per epoch and layer, the largest pre-activation bound / interval seen so far (above 1: out of
+        range, allowed).
     conditional : bool
         The failure bound rests on declared bounds or allowed out-of-range pre-activations.
     """
@@ -144,7 +145,7 @@ class SecureTrainResult:
     planned_failure_bound: float
     seconds_per_epoch: list
     weight_bounds: list
-    range_ratios: dict
+    range_ratios: list
     conditional: bool
 
 
@@ -202,7 +203,8 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
 
     Runs a step on a throwaway in-process session with zero data and the
     public bounds (weights at the declared bound when there is one: the worst
-    step of the run).  Arguments as :func:`secure_train`.
+    step of the run), pre-activation range checks included.  Arguments as
+    :func:`secure_train`.
 
     Returns
     -------
@@ -215,7 +217,8 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     # the worst step: weights at their declared bound (the weights grow towards it during the run)
     params = {name: s.share(zeros[name], magnitude=max(weight_bounds[name], settings.weight_bound or 0.0))
               for name in zeros}
-    bounds = PublicBounds(True, settings.weight_bound, settings.gradient_bound)
+    # the range check of the worst step: refuses before any data is shared (warnings come with the run)
+    bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     batch = min(settings.batch_size, len(train))
     x = s.share(np.zeros((batch, *train.x_shape[1:])), magnitude=train.x_bound)
     y = s.share(np.zeros((batch, *train.y_shape[1:])), magnitude=train.y_bound)
@@ -271,7 +274,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         (before the first step, or as soon as the accumulated bound would), or
         if the declared weight bound does not hold for the trained weights.
     mpc.training.precision.PreactivationRangeError
-        If a pre-activation bound exceeds its polynomial's interval (not allowed).
+        If a pre-activation bound exceeds its polynomial's interval (not allowed): before the first
+        step for the worst step the public bounds allow, or at the step where it happens.
     approx.ApproxError
         If an activation cannot be evaluated on shares.
     """
@@ -290,7 +294,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     model = build_model(kind, config, activations, params, bounds)
     rng = np.random.default_rng(settings.seed)
     validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
-    result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], {}, False)
+    result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], [], False)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
         order = rng.permutation(len(train))
@@ -320,10 +324,11 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
                 on_step(epoch, step, steps_per_epoch)
         result.seconds_per_epoch.append(time.perf_counter() - start)
         result.weight_bounds.append(max(p.magnitude for p in params.values()))
+        result.range_ratios.append(dict(bounds.ratios))
         if validation is not None:
             result.validation.append(predict(model, session, validation, settings.batch_size))
     result.truncation_failure_bound = session.truncation_failure_bound - start_bound
-    result.range_ratios, result.conditional = dict(bounds.ratios), bounds.conditional
+    result.conditional = bounds.conditional
     if keep_shared:
         result.shares = {name: p.shares for name, p in params.items()}
         return result
