@@ -1,7 +1,7 @@
 """Training on secret shares (2 parties, in process): the MLP on the digits and the seed forecaster.
 
 Run:  python benchmarks/bench_secure_train.py [--mlp-epochs 20] [--forecaster-epochs 1] [--forecaster-lr 0.1]
-                                             [--skip-forecaster]
+                                             [--forecaster-bits 16] [--skip-forecaster]
 
 MLP 64 -> 32 -> 10, degree-3 Chebyshev sigmoid on [-8, 8] (hidden and output), square loss on one-hot
 targets, batch 16, lr 2: trained on shares at the most fractional bits whose truncation-failure bound
@@ -103,7 +103,7 @@ def mlp(registry, epochs: int) -> None:
           f"{max(result.range_ratios[-1].values()):.1f}, {len(caught)} warnings)")
 
 
-def forecaster(registry, epochs: int, lr: float) -> None:
+def forecaster(registry, epochs: int, lr: float, frac_bits: int) -> None:
     from nn.data import load_series
     from nn.evaluation import evaluate
     from nn.features import make_dataset
@@ -117,11 +117,11 @@ def forecaster(registry, epochs: int, lr: float) -> None:
     twin = Forecaster(config, registry=registry, seed=0, output_bias=float(ytr.mean()))
     init = {k: v.copy() for k, v in twin.params.items()}
     acts = {role: act.activation for role, act in twin.activations().items()}
-    print("forecaster, batch 64, linear cell, 16 fractional bits:")
+    print(f"forecaster, batch 64, linear cell, lr {lr}, {frac_bits} fractional bits:")
     x, y = xtr[:64], ytr[:64]
     _, plain = twin.loss_and_grads(x, y)
     for scale_ in (1, 256):
-        s = Session(2, 16, seed=b"g" * 16)
+        s = Session(2, frac_bits, seed=b"g" * 16)
         params = {k: s.share(v) for k, v in init.items()}
         grads: dict = {}
         with warnings.catch_warnings():
@@ -144,13 +144,14 @@ def forecaster(registry, epochs: int, lr: float) -> None:
     bounds = {k: max(float(np.max(np.abs(v))), 2.0**-16) for k, v in init.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = secure_train(Session(2, 16), "forecaster",
+        result = secure_train(Session(2, frac_bits), "forecaster",
                               {"input_size": 58, "hidden_size": 40, "dense_size": 20, "cell": "linear"}, acts,
                               Samples.public(xtr, ytr), settings, init, bounds)
     start = time.perf_counter()
     train(twin, (xtr, ytr), (xva, yva), TrainConfig(epochs, 64, lr, 0.0, None, epochs + 1, 0))
     twin_epoch = (time.perf_counter() - start) / epochs
-    rel = max(float(np.max(np.abs(result.weights[k] - v)) / np.max(np.abs(v))) for k, v in twin.params.items())
+    rel, worst = max((float(np.max(np.abs(result.weights[k] - v)) / np.max(np.abs(v))), k)
+                     for k, v in twin.params.items())
     secure = Forecaster(config, registry=registry)
     for k, v in result.weights.items():
         secure.params[k][...] = v
@@ -160,7 +161,7 @@ def forecaster(registry, epochs: int, lr: float) -> None:
         verdict = "within"
         from mpc.training.precision import check_failure_budget
 
-        check_failure_budget(result.step_cost["truncation_failure_bound"], 16, 44 * epochs)
+        check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, 44 * epochs)
     except TrainingPrecisionError:
         verdict = "refused at"
     formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
@@ -169,7 +170,7 @@ def forecaster(registry, epochs: int, lr: float) -> None:
           f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
           f"{formula['bytes_per_party'] / 1e6:.3f} MB")
     print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
-          f"(goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
+          f"({worst}; goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
           f"(relative difference {abs(mape - twin_mape) / twin_mape:.2%})")
     print(f"  truncation-failure bound from the public bounds: a step "
           f"{result.step_cost['truncation_failure_bound']:.3g}"
@@ -182,6 +183,7 @@ def main():
     parser.add_argument("--mlp-epochs", type=int, default=20)
     parser.add_argument("--forecaster-epochs", type=int, default=1)
     parser.add_argument("--forecaster-lr", type=float, default=0.1)
+    parser.add_argument("--forecaster-bits", type=int, default=16)
     parser.add_argument("--skip-forecaster", action="store_true")
     args = parser.parse_args()
     with threadpool_limits(limits=1):
@@ -191,7 +193,7 @@ def main():
             registry = Registry(os.path.join(tmp, "r.json"))
             mlp(registry, args.mlp_epochs)
             if not args.skip_forecaster:
-                forecaster(registry, args.forecaster_epochs, args.forecaster_lr)
+                forecaster(registry, args.forecaster_epochs, args.forecaster_lr, args.forecaster_bits)
 
 
 if __name__ == "__main__":

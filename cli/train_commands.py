@@ -118,7 +118,8 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps", 
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5; rnn 0.15].")
+              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5, with --loss mse 2; "
+                   "rnn 0.15].")
 @click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
 @click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
               help="Gradient-norm clipping.")
@@ -138,7 +139,8 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
 
     check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
     batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
-    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 0.5, "rnn": 0.15}[model_kind]
+    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 2.0 if loss == "mse" else 0.5,
+                  "rnn": 0.15}[model_kind]
     patience = patience or (20 if model_kind == "rnn" else 10)
     settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
     lr = settings.lr
