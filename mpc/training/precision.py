@@ -73,8 +73,9 @@ class PublicBounds:
     weight_bound : float, optional
         Declared bound on |w| of every parameter during the run.
     gradient_bound : float, optional
-        Declared bound on |dL/dh| and |dL/da| (gradients of the batch's summed
-        loss with respect to a layer's output) during the run.
+        Declared bound on |dL/dh| and |dL/da| during the run, in the units the
+        backward pass works in: gradients of the batch's summed loss with
+        respect to a layer's output, times the loss scale.
 
     Attributes
     ----------
