@@ -275,3 +275,23 @@ def test_a_violated_declared_weight_bound_is_refused_and_shares_can_be_kept(poly
     for name, shares in kept.shares.items():
         assert shares.shape[0] == 2
         np.testing.assert_array_equal(reconstruct(shares).view(np.int64) / 2.0**12, opened.weights[name])
+
+
+@pytest.mark.parametrize("cell", ["standard", "linear"])
+def test_prediction_on_shares_prepares_nothing_for_a_backward_pass(poly_registry, cell):
+    B, T, F, H, D = 2, 3, 4, 3, 2
+    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+                       registry=poly_registry, seed=2)
+    acts = {role: act.activation for role, act in plain.activations().items()}
+    x = np.random.default_rng(1).uniform(0, 1, (B, T, F))
+    s = Session(2, 16)
+    model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        y = model.predict(s.share(x))
+    assert np.max(np.abs(y.reveal() - plain.forward(x))) < 1e-4
+    # forward openings only (per layer and step, in units of B H: h, t and t^2 of four gates, i, g, f, o, s
+    # or the cell output, and for the standard cell s' and t, t^2 of the cell state), and the reveal
+    per_layer = 14 * T - 1 if cell == "linear" else 17 * T - 2
+    weights = 4 * H * (F + H) + 4 * H * 2 * H + H * D + D
+    assert s.stats()["bytes_per_party"] == 8 * (2 * per_layer * B * H + weights + T * B * F + 2 * B * D + B)

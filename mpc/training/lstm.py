@@ -142,11 +142,12 @@ class SecureLSTM:
                 c["Q"] = o
             self._slope(c, "A_o", cell, d_o)
             (h,) = yield from self._ask([("mul", o, cell)])
-            for key in ("G_i", "G_f", "G_g"):
-                if key in c:
-                    self._product(c, "Q" + key, c["Q"], c[key])
-            if t > 0:
-                self._product(c, "QF", c["Q"], f)
+            if training:  # Q and the G's came with that round
+                for key in ("G_i", "G_f", "G_g"):
+                    if key in c:
+                        self._product(c, "Q" + key, c["Q"], c[key])
+                if t > 0:
+                    self._product(c, "QF", c["Q"], f)
             self._steps.append(c)
             out.append(h)
         while self._side:  # the last step's prepared products
