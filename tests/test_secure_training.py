@@ -295,3 +295,28 @@ def test_prediction_on_shares_prepares_nothing_for_a_backward_pass(poly_registry
     per_layer = 14 * T - 1 if cell == "linear" else 17 * T - 2
     weights = 4 * H * (F + H) + 4 * H * 2 * H + H * D + D
     assert s.stats()["bytes_per_party"] == 8 * (2 * per_layer * B * H + weights + T * B * F + 2 * B * D + B)
+
+
+@pytest.mark.parametrize("cell", ["standard", "linear"])
+def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry, cell):
+    from mpc.training.loop import Samples, TrainSettings, secure_train
+
+    B, T, F, H, D = 2, 3, 4, 3, 2
+    twin = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+                      registry=poly_registry, seed=5, output_bias=0.5)
+    acts = {role: act.activation for role, act in twin.activations().items()}
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(0, 1, (5, T, F)), rng.uniform(0, 1, (5, 1))
+    init = {k: v.copy() for k, v in twin.params.items()}
+    settings = TrainSettings(epochs=2, batch_size=B, lr=0.1, l2=0.01, loss_scale=64, failure_budget=float("inf"),
+                             allow_out_of_range=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        result = secure_train(Session(2, 20, seed=b"z" * 16), "forecaster",
+                              {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
+                              Samples.public(x, y), settings, init, {k: 1.0 for k in init},
+                              validation=Samples.public(x, y))
+    train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
+    assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
+    for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)
+        assert np.max(np.abs(result.weights[name] - value)) < 1e-5, name

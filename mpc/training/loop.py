@@ -193,8 +193,10 @@ def _share(session, samples: Samples, rows=None):
 
 def _step(model, params, x, y, settings, bounds, batch):
     grads: dict = {}
-    model.gradients(x, y, grads, settings.loss_scale)
-    sgd_update(params, grads, settings.lr, batch, settings.l2, bounds, settings.loss_scale)
+    # vacuous public bounds may overflow to inf: the failure bound is then inf, and refused unless allowed
+    with np.errstate(over="ignore"):
+        model.gradients(x, y, grads, settings.loss_scale)
+        sgd_update(params, grads, settings.lr, batch, settings.l2, bounds, settings.loss_scale)
 
 
 def plan_step(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
@@ -304,7 +306,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             before, bound_before = session.stats(), session.truncation_failure_bound
             x, y = _share(session, train, rows)
             _step(model, params, x, y, settings, bounds, len(rows))
-            step_bound = session.truncation_failure_bound - bound_before
+            # an infinite bound (vacuous public bounds) stays infinite, never inf - inf = nan
+            step_bound = session.truncation_failure_bound - bound_before if np.isfinite(bound_before) else np.inf
             if not result.step_cost:
                 after = session.stats()
                 result.step_cost = {key: after[key] - before[key] for key in
@@ -313,9 +316,10 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
                 result.step_cost["triples"] = {k: after["triples"][k] - before["triples"][k]
                                                for k in after["triples"]}
             done = epoch * steps_per_epoch + step + 1
-            projected = (session.truncation_failure_bound - start_bound + (total_steps - done) * step_bound
+            spent = session.truncation_failure_bound - start_bound if np.isfinite(start_bound) else np.inf
+            projected = (spent + ((total_steps - done) * step_bound if done < total_steps else 0.0)
                          + (settings.epochs - epoch) * validation_bound)
-            if projected > settings.failure_budget:
+            if not projected <= settings.failure_budget:  # NaN refuses too
                 raise TrainingPrecisionError(f"after step {done} the truncation-failure bound of this run is "
                                              f"projected at {projected:.3g}, above {settings.failure_budget:g}: the "
                                              "public bounds grew; declare weight and gradient bounds or use fewer "
@@ -327,7 +331,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         result.range_ratios.append(dict(bounds.ratios))
         if validation is not None:
             result.validation.append(predict(model, session, validation, settings.batch_size))
-    result.truncation_failure_bound = session.truncation_failure_bound - start_bound
+    result.truncation_failure_bound = (session.truncation_failure_bound - start_bound if np.isfinite(start_bound)
+                                       else np.inf)
     result.conditional = bounds.conditional
     if keep_shared:
         result.shares = {name: p.shares for name, p in params.items()}
