@@ -31,13 +31,23 @@ from mpc.tensor import Session
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost
 from mpc.training.loop import Samples, TrainSettings, plan_step, secure_train
 from mpc.training.models import SecureLSTMForecaster
-from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, max_frac_bits
+from mpc.training.precision import (FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget,
+                                    max_frac_bits)
 from mpc.training.sgd import sgd_update
 from nn.network import MLPConfig, Network, one_hot
 from nn.training import TrainConfig, train
 
 CRYPTEN = {"mlp": {"rounds": 159, "bytes": 478e3, "epoch_seconds": 36.5, "accuracy": 0.956},
            "forecaster": {"rounds": 2378, "bytes": 243.5e6, "step_seconds": 11.6}}
+
+
+def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
+    """nn.training.train, keeping the last epoch's weights (as training on shares does), not the best one's."""
+    last = {}
+    train(model, train_xy, val_xy, config,
+          on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
+    for name, value in last.items():
+        model.params[name][...] = value
 
 
 def add(registry, approximation) -> str:
@@ -60,7 +70,7 @@ def mlp(registry, epochs: int) -> None:
     twin = Network(config, registry=registry, seed=0)
     init = {k: v.copy() for k, v in twin.params.items()}
     start = time.perf_counter()
-    train(twin, (xtr, ytr), (xva, yva), TrainConfig(epochs, 16, 2.0, 0.0, None, epochs + 1, 0))
+    train_to_the_last_epoch(twin, (xtr, ytr), (xva, yva), TrainConfig(epochs, 16, 2.0, 0.0, None, epochs + 1, 0))
     twin_epoch = (time.perf_counter() - start) / epochs
     twin_accuracy = float(np.mean(twin.predict(xte) == yte))
     w_max = max(float(np.max(np.abs(v))) for v in twin.params.values())
@@ -103,7 +113,7 @@ def mlp(registry, epochs: int) -> None:
           f"{max(result.range_ratios[-1].values()):.1f}, {len(caught)} warnings)")
 
 
-def forecaster(registry, epochs: int, lr: float, frac_bits: int) -> None:
+def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
     from nn.data import load_series
     from nn.evaluation import evaluate
     from nn.features import make_dataset
@@ -140,48 +150,51 @@ def forecaster(registry, epochs: int, lr: float, frac_bits: int) -> None:
           f"{CRYPTEN['forecaster']['rounds']} rounds, {CRYPTEN['forecaster']['bytes'] / 1e6:.1f} MB "
           f"({CRYPTEN['forecaster']['bytes'] / cost['bytes_per_party']:.1f}x ours), "
           f"{CRYPTEN['forecaster']['step_seconds']} s ({CRYPTEN['forecaster']['step_seconds'] / seconds:.1f}x ours)")
-    settings = TrainSettings(epochs, 64, lr, 0.0, 0, 256, float("inf"), allow_out_of_range=True)
-    bounds = {k: max(float(np.max(np.abs(v))), 2.0**-16) for k, v in init.items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = secure_train(Session(2, frac_bits), "forecaster",
-                              {"input_size": 58, "hidden_size": 40, "dense_size": 20, "cell": "linear"}, acts,
-                              Samples.public(xtr, ytr), settings, init, bounds)
-    start = time.perf_counter()
-    train(twin, (xtr, ytr), (xva, yva), TrainConfig(epochs, 64, lr, 0.0, None, epochs + 1, 0))
-    twin_epoch = (time.perf_counter() - start) / epochs
-    rel, worst = max((float(np.max(np.abs(result.weights[k] - v)) / np.max(np.abs(v))), k)
-                     for k, v in twin.params.items())
-    secure = Forecaster(config, registry=registry)
-    for k, v in result.weights.items():
-        secure.params[k][...] = v
-    mape, twin_mape = evaluate(secure, data)["test"]["mape"], evaluate(twin, data)["test"]["mape"]
-    epoch_seconds = float(np.mean(result.seconds_per_epoch))
-    try:
-        verdict = "within"
-        from mpc.training.precision import check_failure_budget
-
-        check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, 44 * epochs)
-    except TrainingPrecisionError:
-        verdict = "refused at"
-    formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
-    print(f"  {epochs} epoch(s) of 44 steps: {epoch_seconds:.1f} s per epoch on shares ({epoch_seconds / 44:.2f} s per "
-          f"step; plaintext twin {twin_epoch:.2f} s per epoch, {epoch_seconds / twin_epoch:.0f}x); step "
-          f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
-          f"{formula['bytes_per_party'] / 1e6:.3f} MB")
-    print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
-          f"({worst}; goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
-          f"(relative difference {abs(mape - twin_mape) / twin_mape:.2%})")
-    print(f"  truncation-failure bound from the public bounds: a step "
-          f"{result.step_cost['truncation_failure_bound']:.3g}"
-          f", the run {result.truncation_failure_bound:.3g} ({verdict} the 1e-6 budget: the bounds propagated "
-          f"through 20 recurrent steps are vacuous; this run was allowed by an explicit budget of inf)")
+    for epochs in runs:
+        settings = TrainSettings(epochs, 64, lr, 0.0, 0, 256, float("inf"), allow_out_of_range=True)
+        bounds = {k: max(float(np.max(np.abs(v))), 2.0**-16) for k, v in init.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = secure_train(Session(2, frac_bits), "forecaster",
+                                  {"input_size": 58, "hidden_size": 40, "dense_size": 20, "cell": "linear"}, acts,
+                                  Samples.public(xtr, ytr), settings, init, bounds)
+        for name, value in init.items():  # every run from the same start
+            twin.params[name][...] = value
+        start = time.perf_counter()
+        train_to_the_last_epoch(twin, (xtr, ytr), (xva, yva),
+                                TrainConfig(epochs, 64, lr, 0.0, None, epochs + 1, 0))
+        twin_epoch = (time.perf_counter() - start) / epochs
+        rel, worst = max((float(np.max(np.abs(result.weights[k] - v)) / np.max(np.abs(v))), k)
+                         for k, v in twin.params.items())
+        secure = Forecaster(config, registry=registry)
+        for k, v in result.weights.items():
+            secure.params[k][...] = v
+        mape, twin_mape = evaluate(secure, data)["test"]["mape"], evaluate(twin, data)["test"]["mape"]
+        epoch_seconds = float(np.mean(result.seconds_per_epoch))
+        try:
+            verdict = "within"
+            check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, 44 * epochs)
+        except TrainingPrecisionError:
+            verdict = "refused at"
+        formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
+        print(f"  {epochs} epoch(s) of 44 steps: {epoch_seconds:.1f} s per epoch on shares "
+              f"({epoch_seconds / 44:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, {epoch_seconds / twin_epoch:.0f}x); step "
+              f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
+              f"{formula['bytes_per_party'] / 1e6:.3f} MB")
+        print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
+              f"({worst}; goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
+              f"(relative difference {abs(mape - twin_mape) / twin_mape:.2%})")
+        print(f"  truncation-failure bound from the public bounds: a step "
+              f"{result.step_cost['truncation_failure_bound']:.3g}"
+              f", the run {result.truncation_failure_bound:.3g} ({verdict} the 1e-6 budget: the bounds propagated "
+              f"through 20 recurrent steps are vacuous; this run was allowed by an explicit budget of inf)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mlp-epochs", type=int, default=20)
-    parser.add_argument("--forecaster-epochs", type=int, default=1)
+    parser.add_argument("--forecaster-epochs", default="1",
+                        help="comma-separated: one run from the same start per entry, e.g. 1,15")
     parser.add_argument("--forecaster-lr", type=float, default=0.1)
     parser.add_argument("--forecaster-bits", type=int, default=16)
     parser.add_argument("--skip-forecaster", action="store_true")
@@ -193,7 +206,8 @@ def main():
             registry = Registry(os.path.join(tmp, "r.json"))
             mlp(registry, args.mlp_epochs)
             if not args.skip_forecaster:
-                forecaster(registry, args.forecaster_epochs, args.forecaster_lr, args.forecaster_bits)
+                forecaster(registry, [int(v) for v in args.forecaster_epochs.split(",")], args.forecaster_lr,
+                           args.forecaster_bits)
 
 
 if __name__ == "__main__":
