@@ -178,7 +178,8 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
             verdict = "refused at"
         formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
         print(f"  {epochs} epoch(s) of 44 steps: {epoch_seconds:.1f} s per epoch on shares "
-              f"({epoch_seconds / 44:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, {epoch_seconds / twin_epoch:.0f}x); step "
+              f"({epoch_seconds / 44:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, "
+              f"{epoch_seconds / twin_epoch:.0f}x); step "
               f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
               f"{formula['bytes_per_party'] / 1e6:.3f} MB")
         print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
