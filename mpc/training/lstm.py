@@ -90,8 +90,10 @@ class SecureLSTM:
             self._side.append((store, key, [("mul", x, y)], lambda products: products[0]))
 
     def _slope(self, store: dict, key: str, x, slope) -> None:
-        """Queue store[key] = x * f'(z) for the next round, f'(z) as SlopeTerms (training only)."""
-        if self._training:
+        """Queue store[key] = x * f'(z) for the next round, f'(z) as SlopeTerms (None: identity, slope 1)."""
+        if self._training and slope is None:
+            store[key] = x
+        elif self._training:
             self._side.append((store, key, slope.requests(x), lambda products: slope.combine(x, products)))
 
     # -- forward ------------------------------------------------------------------------------
