@@ -102,6 +102,7 @@ def mlp(registry, epochs: int) -> None:
           f"rounds, {formula['bytes_per_party'] / 1e6:.3f} MB; "
           f"CrypTen {CRYPTEN['mlp']['rounds']} rounds, {CRYPTEN['mlp']['bytes'] / 1e6:.3f} MB "
           f"({CRYPTEN['mlp']['bytes'] / cost['bytes_per_party']:.1f}x ours)")
+    print(f"  correlations per step (elements): {cost['triples']}")
     print(f"  {epoch_seconds:.2f} s per epoch on shares ({epoch_seconds / twin_epoch:.0f}x the plaintext twin's "
           f"{twin_epoch:.3f} s; CrypTen ~{CRYPTEN['mlp']['epoch_seconds']} s, "
           f"{CRYPTEN['mlp']['epoch_seconds'] / epoch_seconds:.0f}x ours)")
@@ -182,6 +183,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
               f"{epoch_seconds / twin_epoch:.0f}x); step "
               f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
               f"{formula['bytes_per_party'] / 1e6:.3f} MB")
+        print(f"  correlations per step (elements): {result.step_cost['triples']}")
         print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
               f"({worst}; goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
               f"(relative difference {abs(mape - twin_mape) / twin_mape:.2%})")
