@@ -37,8 +37,8 @@ def compute(requests: list) -> list:
         ``op`` is ``"mul"`` (elementwise, numpy broadcasting), ``"matmul"``
         (numpy.matmul), ``"matmul_tn"`` (x^T @ y, the last two axes swapped: a
         weight gradient) or ``"matmul_nt"`` (x @ y^T: back-propagation through
-        a weight matrix opened in the forward pass); x and y are SharedTensors of one session (the same
-        tensor twice for a square).
+        a weight matrix opened in the forward pass); x and y are SharedTensors
+        of one session (the same tensor twice for a square).
 
     Returns
     -------
