@@ -33,11 +33,12 @@ def model_parts(kind: str, data, steps: int) -> dict:
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int, check=None):
+                     steps: int, registry, seed: int, check=None, loss: str = "cross_entropy"):
     """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData).
 
     ``check(config)``, if given, is called with the configuration before the model is allocated
-    (e.g. to refuse one too large for the memory).
+    (e.g. to refuse one too large for the memory). With ``loss="mse"`` the MLP's outputs go through
+    ``activation`` too and are fitted to one-hot targets.
 
     Returns
     -------
@@ -49,7 +50,8 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     parts = model_parts(kind, data, steps)
     classes = len(data.classes)
     if kind == "mlp":
-        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip)
+        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip, loss,
+                           activation if loss == "mse" else "identity")
         if check is not None:
             check(config)
         return Network(config, registry=registry, seed=seed), parts

@@ -118,7 +118,7 @@ def _metrics_table(result: dict) -> str:
 
 FORECASTER_ONLY = ["time_column", "load_column", "holiday_calendar", "gate_activation", "cell_activation", "cell",
                    "hidden_activation", "output_activation", "hidden_size", "dense_size", "window", "lags", "highway"]
-CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
+CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps", "loss"]
 DEFAULT_OUTPUT = {"forecaster": "forecaster.npz", "mlp": "mlp.npz", "rnn": "rnn.npz"}
 
 
@@ -187,11 +187,15 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 @click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
               help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
 @click.option("--per-step", is_flag=True, help="rnn: a target at every step (seed 004), not only the last.")
+@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
+              help="mlp: softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
+                   "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True, help="At most this many epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5; rnn 0.15].")
+              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5, with --loss mse 2; "
+                   "rnn 0.15].")
 @click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
 @click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
               help="Gradient-norm clipping.")
@@ -207,8 +211,8 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
-                  highway, hidden, activation, label_column, steps, per_step, epochs, batch_size, lr, l2, clip_norm,
-                  patience, seed, registry, output, force, as_json):
+                  highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
+                  clip_norm, patience, seed, registry, output, force, as_json):
     """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations.
 
     A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
@@ -220,13 +224,16 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     output = output or DEFAULT_OUTPUT[model_kind]
     check_output(output, model_kind, force)
     batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
-    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 0.5, "rnn": 0.15}[model_kind]
+    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 2.0 if loss == "mse" else 0.5,
+                  "rnn": 0.15}[model_kind]
     patience = patience or (20 if model_kind == "rnn" else 10)
     settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
     lr = settings.lr
     if model_kind != "forecaster":
+        if loss == "mse" and model_kind != "mlp":
+            raise ApproxError("--loss mse applies to --model mlp only; drop it or use --model mlp")
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json)
+                          per_step, settings, registry, output, as_json, loss)
         return
     from nn.evaluation import evaluate
     from nn.forecaster import Forecaster, ForecasterConfig
@@ -288,7 +295,7 @@ def _fit(model, train_xy, val_xy, settings):
 
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json):
+                      registry, output, as_json, loss="cross_entropy"):
     from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
     from nn.persistence import save_model
     from nn.provenance import source_record
@@ -299,9 +306,11 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
     activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
     model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
                                     settings.seed, check=lambda config: check_memory(
-                                        kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"))
+                                        kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"),
+                                    loss=loss)
     history = _fit(model, parts["train"], parts["val"], settings)
-    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps}
+    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
+                  "loss": loss}
     if history.diverged:
         _diverged(history, output, as_json, {"model": kind, "train": train_info})
     result = score_classifier(model, parts)

@@ -22,7 +22,10 @@ from mpc.truncation import truncate
 
 __all__ = ["compute", "OPS"]
 
-OPS = {"mul": np.multiply, "matmul": np.matmul}
+OPS = {"mul": np.multiply, "matmul": np.matmul,
+       "matmul_tn": lambda x, y, out=None: np.matmul(np.swapaxes(x, -1, -2), y, out=out),  # x^T @ y
+       "matmul_nt": lambda x, y, out=None: np.matmul(x, np.swapaxes(y, -1, -2), out=out)}  # x @ y^T
+INNER_AXIS = {"mul": None, "matmul": -1, "matmul_tn": -2, "matmul_nt": -1}
 
 
 def compute(requests: list) -> list:
@@ -31,9 +34,11 @@ def compute(requests: list) -> list:
     Parameters
     ----------
     requests : list of (op, x, y)
-        ``op`` is ``"mul"`` (elementwise, numpy broadcasting) or ``"matmul"``
-        (numpy.matmul); x and y are SharedTensors of one session (the same
-        tensor twice for a square).
+        ``op`` is ``"mul"`` (elementwise, numpy broadcasting), ``"matmul"``
+        (numpy.matmul), ``"matmul_tn"`` (x^T @ y, the last two axes swapped: a
+        weight gradient) or ``"matmul_nt"`` (x @ y^T: back-propagation through
+        a weight matrix opened in the forward pass); x and y are SharedTensors
+        of one session (the same tensor twice for a square).
 
     Returns
     -------
@@ -67,7 +72,7 @@ def compute(requests: list) -> list:
         z += term
         z += fn(a_x, y.opened, out=term) if term.shape == z.shape else fn(a_x, y.opened)
         s.comm.add_on_first_party(z, fn(x.opened, y.opened), out=z)
-        inner = x.shape[-1] if op == "matmul" else 1
+        inner = 1 if INNER_AXIS[op] is None else x.shape[INNER_AXIS[op]]
         s.multiplications += int(np.prod(z.shape[1:], dtype=np.int64)) * inner
         products.append(z)
         bounds.append((inner * x.magnitude * y.magnitude,

@@ -40,7 +40,10 @@ from mpc.csprng import CSPRNG
 __all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "Mask", "ReuseError", "KINDS", "CALLS"]
 
 KINDS = ("mask", "product", "matmul", "truncation")
-_OPS = {"mul": np.multiply, "matmul": np.matmul}
+_OPS = {"mul": np.multiply, "matmul": np.matmul,
+        "matmul_tn": lambda a, b: np.matmul(np.swapaxes(a, -1, -2), b),
+        "matmul_nt": lambda a, b: np.matmul(a, np.swapaxes(b, -1, -2))}
+_TRANSPOSED = {"matmul_tn": (True, False), "matmul_nt": (False, True)}
 CALLS = ("mask", "products", "truncation")  # what the last party tells or asks the dealer
 
 
@@ -54,6 +57,10 @@ def _result_shape(op: str, a: tuple, b: tuple) -> tuple:
     """
     if op == "mul":
         return np.broadcast_shapes(a, b)
+    if op in _TRANSPOSED and len(a) >= 2 and len(b) >= 2:
+        swap_a, swap_b = _TRANSPOSED[op]
+        a = (*a[:-2], a[-1], a[-2]) if swap_a else a
+        b = (*b[:-2], b[-1], b[-2]) if swap_b else b
     if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
         raise ValueError(f"cannot matrix-multiply shapes {a} and {b}")
     return (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
@@ -187,7 +194,8 @@ class Provider:
         Parameters
         ----------
         requests : list of (op, i, j)
-            ``op`` is ``"mul"`` or ``"matmul"``; i and j are mask ids.
+            ``op`` is ``"mul"``, ``"matmul"``, ``"matmul_tn"`` (A_i^T @ A_j) or
+            ``"matmul_nt"`` (A_i @ A_j^T); i and j are mask ids.
 
         Returns
         -------
@@ -202,7 +210,7 @@ class Provider:
         """
         requests = [(str(op), int(i), int(j)) for op, i, j in requests]
         shapes = self.product_shapes(requests)
-        kind = "matmul" if all(op == "matmul" for op, _, _ in requests) else "product"
+        kind = "matmul" if all(op.startswith("matmul") for op, _, _ in requests) else "product"
         return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
                            lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
 

@@ -3,7 +3,10 @@
 A :class:`Network` is a stack of layers added one by one; the forward pass
 runs them in order, the backward pass in reverse, each layer computing the
 gradient of its activation (seed 000: delta_l = (W_(l+1)^T delta_(l+1)) * f'(z_l)).
-The last layer's outputs are logits for softmax cross-entropy.  Training is
+The last layer's outputs are logits for softmax cross-entropy, or -- with
+``loss="mse"`` -- outputs of an output activation (a polynomial sigmoid)
+fitted to one-hot targets with the square loss 1/2 |y' - y|^2, the
+MPC-friendly classifier loss of SecureML (Mohassel & Zhang 2017).  Training is
 :func:`nn.training.train` (shuffle each epoch, forward, backward, update
 W <- W - alpha (delta a^T + lambda W), b <- b - alpha delta, early stopping).
 """
@@ -14,11 +17,17 @@ import dataclasses
 
 import numpy as np
 
+from approx.errors import ApproxError
 from nn.activation import LayerActivation
 from nn.dense import Dense
-from nn.losses import softmax_cross_entropy
+from nn.losses import mse, softmax_cross_entropy
 
-__all__ = ["Network", "MLPConfig"]
+__all__ = ["Network", "MLPConfig", "one_hot"]
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Rows of the identity: (batch, classes) float targets from integer ``labels`` (batch,) or (batch, 1)."""
+    return np.eye(classes)[np.asarray(labels, dtype=np.int64).reshape(-1)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +46,11 @@ class MLPConfig:
     derivative : {"poly", "output"}
     clip : bool
         Clip polynomial pre-activations to their interval.
+    loss : {"cross_entropy", "mse"}
+        Softmax cross-entropy on logits, or the square loss on one-hot targets.
+    output_activation : str
+        Registry name of the last layer's activation (``identity`` for logits;
+        with ``mse`` typically a sigmoid polynomial).
     """
 
     input_size: int = 64
@@ -45,6 +59,8 @@ class MLPConfig:
     activation: str = "sigmoid"
     derivative: str = "poly"
     clip: bool = False
+    loss: str = "cross_entropy"
+    output_activation: str = "identity"
 
 
 class Network:
@@ -77,7 +93,11 @@ class Network:
         for n_in, n_out in zip(sizes, sizes[1:]):
             self.add(Dense(n_in, n_out, LayerActivation(config.activation, registry=registry,
                                                         derivative=config.derivative, clip=config.clip), rng))
-        self.add(Dense(sizes[-1], config.classes, LayerActivation("identity"), rng))
+        if config.loss not in ("cross_entropy", "mse"):
+            raise ApproxError(f"unknown loss {config.loss!r}; choose cross_entropy or mse")
+        self.add(Dense(sizes[-1], config.classes, LayerActivation(config.output_activation, registry=registry,
+                                                                  derivative=config.derivative, clip=config.clip),
+                       rng))
 
     def add(self, layer) -> "Network":
         """Append a layer; returns the network."""
@@ -95,13 +115,19 @@ class Network:
             x = layer.forward(x)
         return x
 
+    def _loss(self, output: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.config is not None and self.config.loss == "mse":
+            return mse(output, one_hot(labels, output.shape[1]))
+        return softmax_cross_entropy(output, labels)
+
     def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
-        """Mean softmax cross-entropy of integer ``labels`` (batch,) or (batch, 1)."""
-        return softmax_cross_entropy(self.forward(x), labels)[0]
+        """Mean loss of integer ``labels`` (batch,) or (batch, 1): softmax cross-entropy, or
+        1/2 |y' - onehot|^2 with ``loss="mse"``."""
+        return self._loss(self.forward(x), labels)[0]
 
     def loss_and_grads(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Loss and its gradient for every parameter (same names and shapes as :attr:`params`)."""
-        loss, delta = softmax_cross_entropy(self.forward(x), labels)
+        loss, delta = self._loss(self.forward(x), labels)
         for layer in reversed(self.layers):
             delta = layer.backward(delta)
         return loss, {f"layer{k}.{n}": g for k, layer in enumerate(self.layers) for n, g in layer.grads.items()}
@@ -111,8 +137,11 @@ class Network:
         return np.argmax(self.forward(x), axis=1)
 
     def activations(self) -> dict:
-        """The hidden layers' activation by role (``hidden``), for the model file."""
-        return {"hidden": self.layers[0].activation} if len(self.layers) > 1 else {}
+        """The activations by role (``hidden``; ``output`` unless identity), for the model file."""
+        out = {"hidden": self.layers[0].activation} if len(self.layers) > 1 else {}
+        if self.layers and self.layers[-1].activation.name != "identity":
+            out["output"] = self.layers[-1].activation
+        return out
 
     def outside_interval(self) -> dict[str, float]:
         """Domain monitor: per layer, the fraction of the last forward pass's pre-activations

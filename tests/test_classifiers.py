@@ -65,10 +65,13 @@ def test_scores_match_scikit_learn():
     assert np.array_equal(ours["confusion_matrix"], confusion_matrix(actual, predicted, labels=range(6)))
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", POLY_GATE])
-def test_mlp_gradients(poly_registry, activation):
+@pytest.mark.parametrize("activation,loss", [("sigmoid", "cross_entropy"), (POLY_GATE, "cross_entropy"),
+                                             (POLY_GATE, "mse")])
+def test_mlp_gradients(poly_registry, activation, loss):
     rng = np.random.default_rng(1)
-    model = Network(MLPConfig(6, (5, 4), 3, activation), registry=poly_registry, seed=2)
+    output = activation if loss == "mse" else "identity"
+    model = Network(MLPConfig(6, (5, 4), 3, activation, loss=loss, output_activation=output), registry=poly_registry,
+                    seed=2)
     x, y = rng.uniform(0, 1, (7, 6)), rng.integers(0, 3, 7)
     loss, grads = model.loss_and_grads(x, y)
     assert loss == pytest.approx(model.loss(x, y)) and set(grads) == set(model.params)
@@ -109,7 +112,8 @@ def digits_subset(tmp_path):
     return str(path)
 
 
-@pytest.mark.parametrize("kind,extra", [("mlp", ["--hidden", "16"]), ("rnn", ["--hidden", "16", "--lr", "0.05"])])
+@pytest.mark.parametrize("kind,extra", [("mlp", ["--hidden", "16"]), ("rnn", ["--hidden", "16", "--lr", "0.05"]),
+                                        ("mlp", ["--hidden", "16", "--loss", "mse", "--lr", "2"])])
 def test_classifiers_train_on_a_small_stratified_subset(tmp_path, monkeypatch, digits_subset, kind, extra):
     monkeypatch.chdir(tmp_path)
     args = ["train", "--model", kind, "--data", digits_subset, "--label-column", "digit", "--epochs", "40",
@@ -125,7 +129,8 @@ def test_classifiers_train_on_a_small_stratified_subset(tmp_path, monkeypatch, d
 
 def test_options_of_another_model_are_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for args in (["--model", "mlp", "--lags", "48"], ["--hidden", "8"], ["--model", "rnn", "--hidden", "8,8"]):
+    for args in (["--model", "mlp", "--lags", "48"], ["--hidden", "8"], ["--model", "rnn", "--hidden", "8,8"],
+                 ["--model", "rnn", "--loss", "mse"], ["--loss", "mse"]):
         result = CliRunner().invoke(approx, ["train", *args, "-o", "x.npz"])
         assert result.exit_code == 2, args
     assert not (tmp_path / "x.npz").exists()

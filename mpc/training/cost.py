@@ -1,0 +1,63 @@
+"""Closed-form costs of one training step (2 parties, dealer-assisted): what the schedules of
+:mod:`mpc.training` send and how many rounds they take.
+
+The floor counts, for a dealer-assisted protocol evaluating the same circuit,
+every secret operand of a product opened once: 8 bytes per element sent by
+each party (a Beaver opening of x - a); local truncation (2 parties), the
+additions and the update W <- W - (lr / B) dW cost nothing.  Rounds are
+openings on the critical path.  The formulas hold for odd degree-3 polynomial
+activations (t and t^2 opened, t^3 computed but never opened); the tests
+check them against the measured counts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["mlp_step_cost", "forecaster_step_cost"]
+
+
+def mlp_step_cost(sizes: tuple, batch: int) -> dict:
+    """Rounds and bytes per party of one SGD step of an MLP with polynomial activations on every layer.
+
+    Per layer n_in -> n_out, forward: its input (B n_in) and W (n_in n_out) in one round, then t and
+    t^2 (2 B n_out, 2 rounds); backward: dL/da (B n_out; its products with t and t^2 make
+    dL/da p'(z)), then dz (B n_out; dL/dW = x^T dz and dL/dx = dz W^T in one round): 2 rounds.
+
+    Returns
+    -------
+    dict with ``rounds`` and ``bytes_per_party``
+    """
+    elements = sum(batch * n_in + n_in * n_out + 4 * batch * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return {"rounds": 5 * (len(sizes) - 1), "bytes_per_party": 8 * elements}
+
+
+def forecaster_step_cost(batch: int, steps: int, input_size: int, hidden_size: int, dense_size: int,
+                         cell: str) -> dict:
+    """Rounds and bytes per party of one SGD step of the forecaster (square hidden layer, identity output).
+
+    Per LSTM layer and time step, in units of u = B H elements, the forward pass opens h (1), t and t^2
+    of the four gates (8), i, g and f (3), o and s or the cell output (2), the gate-slope products
+    G_i, G_g, G_f (3; the slopes themselves stay in terms of t^2), and for the standard cell s_(t-1),
+    t and t^2 of the cell state and Q = o p'(s) (4); the backward pass opens dL/dh (1), ds' (1), the
+    five prepared products (5) and dz (4).  Per step: 28 u (linear cell), 32 u (standard), less the
+    first step's f, G_f, ds', QG_f, QF (and s_(t-1)).  Also the weights (W_hh from T = 2 on), the
+    windows (B T F) and the dense head (H D + D + 4 B D + B).  Rounds: 5 (linear) or 7 (standard)
+    per forward slot of the two pipelined layers over T + 1 slots, 2 per backward step over T + 1,
+    and 6 for the head, plus one drain round.
+
+    Returns
+    -------
+    dict with ``rounds`` and ``bytes_per_party``
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 time steps or an unknown cell.
+    """
+    if steps < 2 or cell not in ("standard", "linear"):
+        raise ValueError("the formula covers T >= 2 steps and the standard or linear cell")
+    b, t, f, h, d = batch, steps, input_size, hidden_size, dense_size
+    per_layer = (28 * t - 5) if cell == "linear" else (32 * t - 6)
+    weights = 4 * h * (f + h) + 4 * h * (h + h)
+    elements = 2 * per_layer * b * h + weights + t * b * f + h * d + d + 4 * b * d + b
+    rounds = 7 * t + 14 if cell == "linear" else 9 * t + 16
+    return {"rounds": rounds, "bytes_per_party": 8 * elements}
