@@ -189,7 +189,8 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
 
 
 @approx.command("dealer")
-@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True)
+@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True,
+              help="Number of parties holding shares (the dealer not counted).")
 @connection_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, as_json):

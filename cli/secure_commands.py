@@ -164,7 +164,8 @@ def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget
               help="Input values (.npy), inside the polynomial's interval.")
 @click.option("--random", "count", type=click.IntRange(1, MAX_RANDOM), default=None,
               help="Instead of --input: N uniform random inputs over the interval [default: 10000].")
-@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True)
+@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True,
+              help="Number of parties holding shares (the dealer not counted).")
 @safety_options
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Seeds the random inputs (not the shares).")

@@ -59,14 +59,17 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
 @secure.command("infer")
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @with_data_options
-@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which part of the data (split 7:2:1 in time order) to forecast.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N windows of the split.")
 @click.option("--batch-size", type=click.IntRange(1, 1 << 16), default=64, show_default=True,
               help="Windows per batch.")
-@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True)
+@click.option("--parties", type=click.IntRange(2, 64), default=2, show_default=True,
+              help="Number of parties holding shares (the dealer not counted).")
 @safety_options
 @allow_out_of_range_option
-@click.option("--transport", type=click.Choice(["inprocess", "tcp"]), default="inprocess", show_default=True)
+@click.option("--transport", type=click.Choice(["inprocess", "tcp"]), default="inprocess", show_default=True,
+              help="tcp: every party and the dealer a process of its own, talking TCP on 127.0.0.1.")
 @timeout_option
 @tls_options
 @registry_option

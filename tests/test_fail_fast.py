@@ -358,8 +358,12 @@ def test_ctrl_c_stops_the_experiment_workers_with_one_line(tmp_path):
 def test_every_option_has_help_and_data_help_names_no_missing_option():
     import click
 
-    missing = [(name, p.opts) for name, cmd in approx.commands.items() if not isinstance(cmd, click.Group)
-               for p in cmd.params if isinstance(p, click.Option) and not p.help]
+    def commands(group, path):
+        for name, cmd in group.commands.items():
+            yield from commands(cmd, (*path, name)) if isinstance(cmd, click.Group) else [((*path, name), cmd)]
+
+    missing = [(path, p.opts) for path, cmd in commands(approx, ()) for p in cmd.params
+               if isinstance(p, click.Option) and not p.help]
     assert missing == []
     for name in ("evaluate", "plot-forecast"):
         data = next(p for p in approx.commands[name].params if p.name == "data")
