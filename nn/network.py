@@ -16,6 +16,7 @@ import numpy as np
 
 from nn.activation import LayerActivation
 from nn.dense import Dense
+from nn.dtypes import DEFAULT_DTYPE
 from nn.losses import softmax_cross_entropy
 
 __all__ = ["Network", "MLPConfig"]
@@ -37,6 +38,8 @@ class MLPConfig:
     derivative : {"poly", "output"}
     clip : bool
         Clip polynomial pre-activations to their interval.
+    dtype : {"float32", "float64"}
+        Floating-point type of the parameters, gradients and computation.
     """
 
     input_size: int = 64
@@ -45,6 +48,7 @@ class MLPConfig:
     activation: str = "sigmoid"
     derivative: str = "poly"
     clip: bool = False
+    dtype: str = DEFAULT_DTYPE
 
 
 class Network:
@@ -76,8 +80,9 @@ class Network:
         sizes = (config.input_size, *config.hidden)
         for n_in, n_out in zip(sizes, sizes[1:]):
             self.add(Dense(n_in, n_out, LayerActivation(config.activation, registry=registry,
-                                                        derivative=config.derivative, clip=config.clip), rng))
-        self.add(Dense(sizes[-1], config.classes, LayerActivation("identity"), rng))
+                                                        derivative=config.derivative, clip=config.clip), rng,
+                           config.dtype))
+        self.add(Dense(sizes[-1], config.classes, LayerActivation("identity"), rng, config.dtype))
 
     def add(self, layer) -> "Network":
         """Append a layer; returns the network."""
@@ -102,8 +107,8 @@ class Network:
     def loss_and_grads(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Loss and its gradient for every parameter (same names and shapes as :attr:`params`)."""
         loss, delta = softmax_cross_entropy(self.forward(x), labels)
-        for layer in reversed(self.layers):
-            delta = layer.backward(delta)
+        for k in range(len(self.layers) - 1, -1, -1):
+            delta = self.layers[k].backward(delta, input_grad=k > 0)  # the first layer's input is data
         return loss, {f"layer{k}.{n}": g for k, layer in enumerate(self.layers) for n, g in layer.grads.items()}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
