@@ -33,8 +33,9 @@ def model_parts(kind: str, data, steps: int) -> dict:
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int):
-    """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData).
+                     steps: int, registry, seed: int, dtype: str | None = None):
+    """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData),
+    in floating-point type ``dtype`` (default: the configurations' default).
 
     Returns
     -------
@@ -43,15 +44,18 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     from nn.network import MLPConfig, Network
     from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
+    from nn.dtypes import DEFAULT_DTYPE
+
+    dtype = dtype or DEFAULT_DTYPE
     parts = model_parts(kind, data, steps)
     classes = len(data.classes)
     if kind == "mlp":
-        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip)
+        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip, dtype)
         return Network(config, registry=registry, seed=seed), parts
     if len(hidden) != 1:
         raise ApproxError("the RNN has one recurrent layer: give one --hidden size, e.g. --hidden 32")
     config = RNNClassifierConfig(parts["train"][0].shape[2], hidden[0], classes, activation, derivative, clip,
-                                 per_step)
+                                 per_step, dtype)
     return RNNClassifier(config, registry=registry, seed=seed), parts
 
 

@@ -10,6 +10,7 @@ import click
 
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
+from nn.dtypes import DEFAULT_DTYPE, DTYPES
 
 data_options = [
     click.option("--data", default=None,
@@ -122,13 +123,15 @@ CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps"]
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Early stopping: epochs without a better validation loss [default: 10; rnn 20].")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
+              help="Floating-point type of the weights, gradients and computation.")
 @registry_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="model.npz", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
                   highway, hidden, activation, label_column, steps, per_step, epochs, batch_size, lr, l2, clip_norm,
-                  patience, seed, registry, output, as_json):
+                  patience, seed, dtype, registry, output, as_json):
     """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations."""
     from cli.classifier_commands import check_options
     from nn.training import TrainConfig
@@ -141,7 +144,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     lr = settings.lr
     if model_kind != "forecaster":
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json)
+                          per_step, settings, registry, output, as_json, dtype)
         return
     from nn.evaluation import evaluate
     from nn.forecaster import Forecaster, ForecasterConfig
@@ -150,7 +153,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
-                              dataset.load_columns)
+                              dataset.load_columns, dtype=dtype)
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
     history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
     result = evaluate(model, dataset)
@@ -162,7 +165,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
         "baselines": result["baselines"], "outside_interval": result["outside_interval"],
         "train": {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
                   "seed": seed, "data": data or "taylor", "window": window, "lags": list(lags),
-                  "highway": highway},
+                  "highway": highway, "dtype": dtype},
     }
     save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
                                "data": {"source": data or "taylor", "time_column": time_column, "load_column": load_column,
@@ -192,7 +195,7 @@ def _fit(model, train_xy, val_xy, settings):
 
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json):
+                      registry, output, as_json, dtype):
     from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
     from nn.persistence import save_model
     from nn.tabular import load_table
@@ -200,7 +203,7 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
     table = load_table(data, label_column, settings.seed)
     activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
     model, parts = build_classifier(kind, table, parse_hidden(hidden), activation, derivative, clip, per_step,
-                                    steps, registry, settings.seed)
+                                    steps, registry, settings.seed, dtype)
     history = _fit(model, parts["train"], parts["val"], settings)
     result = score_classifier(model, parts)
     summary = {
@@ -209,7 +212,8 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
         "confusion_matrix": result["test"]["confusion_matrix"], "classes": table.classes,
         "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": history.diverged,
         "train_seconds": history.seconds, "outside_interval": result["outside_interval"],
-        "train": {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps},
+        "train": {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
+                  "dtype": dtype},
     }
     save_model(output, model, {"data": {"source": data, "label_column": label_column, "steps": steps,
                                         "classes": table.classes}, "summary": summary})

@@ -99,6 +99,7 @@ def load_model(path, registry=None) -> tuple[object, dict]:
     meta["model"] = kind
     model_class, config_class = MODELS[kind]
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+    config.setdefault("dtype", "float64")  # files from before the float32 path
     try:
         model = model_class(config_class(**config), registry=registry)
     except UnknownNameError as exc:
