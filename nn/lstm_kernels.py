@@ -95,7 +95,7 @@ def _horner(coef, t):
     return acc
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _tanh_block(z, out, inner, outer, offset):
     """out[i] = outer * tanh(inner * z[i]) + offset for 1-D blocks, branch-free so that it vectorises.
 
@@ -129,7 +129,7 @@ def _tanh_block(z, out, inner, outer, offset):
         out[i] = outer * (t if x >= zero else -t) + offset
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _apply(sp, z, out):
     """out = f(z) for 1-D blocks."""
     f = out.dtype.type
@@ -155,7 +155,7 @@ def _apply(sp, z, out):
             out[i] *= z[i]
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _slope(sp, z, y, out):
     """out = dy/dz at z with outputs y (1-D blocks), as the spec's derivative mode says."""
     f = out.dtype.type
