@@ -127,8 +127,9 @@ class Forecaster:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Forecasts, shape (batch, 1), from windows x of shape (batch, time, input_size)."""
-        x = np.asarray(x, dtype=self.dtype)
-        # time-major through both LSTM layers: one transposing copy of the input, none between them
+        x = np.asarray(x)
+        # time-major through both LSTM layers: one copy of the input (transposed, in the model's
+        # dtype), none between them
         h = self.layers["lstm2"].forward_time_major(self.layers["lstm1"].forward_time_major(x.transpose(1, 0, 2)))
         out = self.layers["dense2"].forward(self.layers["dense1"].forward(h[-1]))
         q = self.config.highway

@@ -68,7 +68,7 @@ def test_scores_match_scikit_learn():
 @pytest.mark.parametrize("activation", ["sigmoid", POLY_GATE])
 def test_mlp_gradients(poly_registry, activation):
     rng = np.random.default_rng(1)
-    model = Network(MLPConfig(6, (5, 4), 3, activation), registry=poly_registry, seed=2)
+    model = Network(MLPConfig(6, (5, 4), 3, activation, dtype="float64"), registry=poly_registry, seed=2)
     x, y = rng.uniform(0, 1, (7, 6)), rng.integers(0, 3, 7)
     loss, grads = model.loss_and_grads(x, y)
     assert loss == pytest.approx(model.loss(x, y)) and set(grads) == set(model.params)
@@ -79,7 +79,8 @@ def test_mlp_gradients(poly_registry, activation):
                                                  (POLY_CELL, True)])
 def test_rnn_gradients_and_seed_004s_recursion(poly_registry, activation, per_step):
     rng = np.random.default_rng(3)
-    model = RNNClassifier(RNNClassifierConfig(4, 5, 3, activation, per_step=per_step), registry=poly_registry, seed=4)
+    model = RNNClassifier(RNNClassifierConfig(4, 5, 3, activation, per_step=per_step, dtype="float64"),
+                          registry=poly_registry, seed=4)
     x, y = rng.uniform(0, 1, (6, 7, 4)), rng.integers(0, 3, 6)
     loss, grads = model.loss_and_grads(x, y)
     assert loss == pytest.approx(model.loss(x, y))
