@@ -95,6 +95,17 @@ def _horner(coef, t):
     return acc
 
 
+@numba.njit(inline="always", **_JIT)
+def _polynomial_block(coef, clip, lo, hi, scale, shift, z, out):
+    """out[i] = sum coef[k] t^k with t = scale z[i] + shift, z[i] first clipped to [lo, hi] if ``clip``."""
+    if clip:
+        for i in range(z.size):
+            out[i] = _horner(coef, min(max(z[i], lo), hi) * scale + shift)
+    else:
+        for i in range(z.size):
+            out[i] = _horner(coef, z[i] * scale + shift)
+
+
 @numba.njit(**_JIT)
 def _tanh_block(z, out, inner, outer, offset):
     """out[i] = outer * tanh(inner * z[i]) + offset for 1-D blocks, branch-free so that it vectorises.
@@ -136,12 +147,7 @@ def _apply(sp, z, out):
     kind, clip, lo, hi, scale, shift, coef = sp[0], sp[2], sp[3], sp[4], sp[5], sp[6], sp[7]
     half = f(0.5)
     if kind == POLY:
-        if clip:
-            for i in range(z.size):
-                out[i] = _horner(coef, min(max(z[i], lo), hi) * scale + shift)
-        else:
-            for i in range(z.size):
-                out[i] = _horner(coef, z[i] * scale + shift)
+        _polynomial_block(coef, clip, lo, hi, scale, shift, z, out)
     elif kind == SIGMOID:
         _tanh_block(z, out, half, half, half)
     elif kind == TANH:
@@ -168,12 +174,7 @@ def _slope(sp, z, y, out):
         for i in range(z.size):
             out[i] = one - y[i] * y[i]
     elif kind == POLY:
-        if clip:
-            for i in range(z.size):
-                out[i] = _horner(dcoef, min(max(z[i], lo), hi) * scale + shift)
-        else:
-            for i in range(z.size):
-                out[i] = _horner(dcoef, z[i] * scale + shift)
+        _polynomial_block(dcoef, clip, lo, hi, scale, shift, z, out)
     elif kind == RELU:
         for i in range(z.size):
             out[i] = one if z[i] > zero else zero
