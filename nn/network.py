@@ -67,7 +67,8 @@ class Network:
     Attributes
     ----------
     layers : list
-        Layers with ``forward``, ``backward``, ``params``, ``grads``.
+        Layers with ``forward(x)``, ``backward(dy, input_grad)`` (``input_grad=False`` for the first
+        layer: its input is data, dL/dx is not needed), ``params``, ``grads``.
     """
 
     kind = "mlp"
