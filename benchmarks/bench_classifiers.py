@@ -1,6 +1,6 @@
 """The MLP and RNN classifiers on the digits beside scikit-learn's MLPClassifier of the same size.
 
-Run:  python benchmarks/bench_classifiers.py [--seeds 0,1,2]
+Run:  python benchmarks/bench_classifiers.py [--seeds 0,1,2] [--dtype float32|float64]
 Issue 8 goals: MLP test accuracy >= 97% with exact sigmoid and within 1 point of that with a
 degree-3 polynomial; RNN >= 95% with exact tanh and within 2 points with a polynomial; each at
 least as accurate as scikit-learn's MLPClassifier (one hidden layer of 32, its defaults: adam,
@@ -13,10 +13,12 @@ import time
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from approx import Registry, fit
 from cli.classifier_commands import build_classifier
 from nn.classification_metrics import classification_scores
+from nn.dtypes import DEFAULT_DTYPE, DTYPES
 from nn.tabular import load_table
 from nn.training import TrainConfig, train
 
@@ -27,9 +29,9 @@ RUNS = [  # (model, activation, lr, patience): approx train's defaults
 ]
 
 
-def ours(kind, activation, lr, patience, seed, registry):
+def ours(kind, activation, lr, patience, seed, registry, dtype):
     data = load_table("digits", seed=seed)
-    model, parts = build_classifier(kind, data, (32,), activation, "poly", False, False, 8, registry, seed)
+    model, parts = build_classifier(kind, data, (32,), activation, "poly", False, False, 8, registry, seed, dtype)
     history = train(model, parts["train"], parts["val"], TrainConfig(150, 16, lr, 0.0, 5.0, patience, seed))
     x, y = parts["test"]
     return classification_scores(model.predict(x), y, 10)["accuracy"], history.seconds
@@ -50,18 +52,25 @@ def scikit_learn(activation, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
-    seeds = [int(v) for v in parser.parse_args().seeds.split(",")]
+    parser.add_argument("--dtype", choices=DTYPES, default=DEFAULT_DTYPE, help="our models' floating-point type")
+    args = parser.parse_args()
+    seeds = [int(v) for v in args.seeds.split(",")]
+    _limits = threadpool_limits(1)  # ours and scikit-learn alike on one thread
+    for pool in threadpool_info():
+        print(f"{pool['internal_api']} {pool.get('version')} (kernel {pool.get('architecture')}): "
+              f"{pool['num_threads']} thread(s)")
     with tempfile.TemporaryDirectory() as tmp:
         registry = Registry(f"{tmp}/r.json")
         for func, lo in (("sigmoid", 4.0), ("sigmoid", 8.0), ("tanh", 3.0), ("tanh", 4.0)):
             registry.add(fit(func, 3, method="chebyshev", interval=(-lo, lo)))
+        print(f"ours in {args.dtype}")
         print(f"{'model':32} {'test accuracy (mean over seeds)':>32} {'train seconds':>14}")
         for label, act in (("scikit-learn MLPClassifier(32), logistic", "logistic"),
                            ("scikit-learn MLPClassifier(32), tanh", "tanh")):
             acc, sec = np.mean([scikit_learn(act, s) for s in seeds], axis=0)
             print(f"{label:42} {100 * acc:21.2f}% {sec:14.2f}")
         for kind, activation, lr, patience in RUNS:
-            results = np.array([ours(kind, activation, lr, patience, s, registry) for s in seeds])
+            results = np.array([ours(kind, activation, lr, patience, s, registry, args.dtype) for s in seeds])
             accs = ", ".join(f"{100 * a:.2f}" for a in results[:, 0])
             print(f"{kind + ' 32, ' + activation:42} {100 * results[:, 0].mean():21.2f}% {results[:, 1].mean():14.2f}"
                   f"   ({accs})")

@@ -13,6 +13,7 @@ from approx.errors import ApproxError
 from cli.app import Failed, approx, registry_option
 from cli.progress import progress
 from cli.strict_json import dumps
+from nn.dtypes import DEFAULT_DTYPE, DTYPES
 
 training_data_options = [
     click.option("--data", default=None,
@@ -203,6 +204,8 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
               help="Early stopping: epochs without a better validation loss [default: 10; rnn 20].")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit).")
+@click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
+              help="Floating-point type of the weights, gradients and computation.")
 @registry_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Model file [default: forecaster.npz, mlp.npz or rnn.npz by --model]; written only when "
@@ -212,7 +215,7 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
                   highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
-                  clip_norm, patience, seed, registry, output, force, as_json):
+                  clip_norm, patience, seed, dtype, registry, output, force, as_json):
     """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations.
 
     A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
@@ -233,7 +236,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
         if loss == "mse" and model_kind != "mlp":
             raise ApproxError("--loss mse applies to --model mlp only; drop it or use --model mlp")
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json, loss)
+                          per_step, settings, registry, output, as_json, loss, dtype)
         return
     from nn.evaluation import evaluate
     from nn.forecaster import Forecaster, ForecasterConfig
@@ -244,12 +247,13 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     dataset = _dataset(source, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
-                              dataset.load_columns)
+                              dataset.load_columns, dtype=dtype)
     check_memory("forecaster", config, batch_size, window, "--hidden-size")
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
     history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
     train_info = {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
-                  "seed": seed, "data": source, "window": window, "lags": list(lags), "highway": highway}
+                  "seed": seed, "data": source, "window": window, "lags": list(lags), "highway": highway,
+                  "dtype": dtype}
     if history.diverged:
         _diverged(history, output, as_json, {"train": train_info})
     result = evaluate(model, dataset)
@@ -295,7 +299,7 @@ def _fit(model, train_xy, val_xy, settings):
 
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json, loss="cross_entropy"):
+                      registry, output, as_json, loss="cross_entropy", dtype=None):
     from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
     from nn.persistence import save_model
     from nn.provenance import source_record
@@ -307,10 +311,10 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
     model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
                                     settings.seed, check=lambda config: check_memory(
                                         kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"),
-                                    loss=loss)
+                                    loss=loss, dtype=dtype)
     history = _fit(model, parts["train"], parts["val"], settings)
     train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
-                  "loss": loss}
+                  "loss": loss, "dtype": dtype}
     if history.diverged:
         _diverged(history, output, as_json, {"model": kind, "train": train_info})
     result = score_classifier(model, parts)

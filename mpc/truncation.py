@@ -25,6 +25,8 @@ encoding wraps and decodes to garbage), for any number of parties.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mpc.encoder import EncodingError
@@ -64,14 +66,14 @@ def truncate(session, products: list, magnitudes: list) -> list:
     s = session
     f = np.uint64(s.encoder.frac_bits)
     scale = 2.0 ** (2 * s.encoder.frac_bits)
-    worst = max(magnitudes)
-    if worst * scale >= 2.0**OFFSET_BITS:
+    worst = max(magnitudes, key=lambda m: m if m == m else math.inf)  # NaN bounds nothing: the worst
+    if not worst * scale < 2.0**OFFSET_BITS:  # also refuses an infinite or NaN bound
         raise RingOverflowError(f"a product bounded by {worst:g} can reach 2^{OFFSET_BITS} at {s.encoder.frac_bits} "
                             f"fractional bits (it needs |x| 2^2f < 2^{OFFSET_BITS}); lower the fractional bits")
     if s.parties == 2:
         added = sum(product[0].size * magnitude for product, magnitude in zip(products, magnitudes)) * scale / 2.0**63
         bound = s.truncation_failure_bound + added
-        if s.failure_budget is not None and bound > s.failure_budget:
+        if s.failure_budget is not None and not bound <= s.failure_budget:  # NaN refused too
             raise EncodingError(f"the 2-party truncation-failure bound of this run would reach {bound:.2g}, above "
                                 f"the budget {s.failure_budget:.2g}; lower the fractional bits")
         s.truncation_failure_bound = bound

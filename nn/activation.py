@@ -70,13 +70,12 @@ class LayerActivation:
         self._output_form = _OUTPUT_FORMS.get(self.output_form_name)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        """y = f(z), elementwise, any shape."""
-        if self.clip and self.interval is not None:
-            z = np.clip(z, *self.interval)
-        return self.activation.forward(z)
+        """y = f(z), elementwise, any shape, in z's floating-point type."""
+        zc = np.clip(z, *self.interval) if (self.clip and self.interval is not None) else z
+        return self.activation.forward(zc).astype(z.dtype, copy=False)
 
     def grad(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """dy/dz at pre-activations ``z`` with outputs ``y`` (same shapes)."""
+        """dy/dz at pre-activations ``z`` with outputs ``y`` (same shapes), in z's floating-point type."""
         if self._output_form is not None:
             d = self._output_form(y)
         else:
@@ -84,7 +83,7 @@ class LayerActivation:
             d = self.activation.derivative(zc)
         if self.clip and self.interval is not None:
             d = d * ((z >= self.interval[0]) & (z <= self.interval[1]))
-        return d
+        return d.astype(z.dtype, copy=False)
 
     def outside(self, z: np.ndarray) -> tuple[int, int]:
         """(count of z outside the fitted interval, count of z); (0, n) for exact activations."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nn.data import DataError
 from nn.features import Dataset
@@ -16,8 +17,10 @@ def forecast(model, x: np.ndarray, batch: int = 1024) -> np.ndarray:
     return np.concatenate([model.forward(x[i:i + batch]).ravel() for i in range(0, len(x), batch)])
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")  # small matrices: see nn.training.train
 def evaluate(model, data: Dataset) -> dict:
-    """Validation and test RMSE/MAE/MAPE in MW, the baselines on the same targets, and the domain monitor.
+    """Validation and test RMSE/MAE/MAPE in MW, the baselines on the same targets, and the domain monitor
+    (BLAS on one thread).
 
     Returns
     -------

@@ -23,6 +23,7 @@ import numpy as np
 
 from nn.activation import LayerActivation
 from nn.dense import Dense
+from nn.dtypes import DEFAULT_DTYPE, float_dtype
 from nn.losses import mse
 from nn.lstm import LSTM
 
@@ -52,6 +53,8 @@ class ForecasterConfig:
     highway_features : tuple of int
         Which input features of those steps it reads (default: feature 0, the
         load; the CLI adds the lagged loads).
+    dtype : {"float32", "float64"}
+        Floating-point type of the parameters, gradients and computation.
     """
 
     input_size: int = 58
@@ -66,6 +69,7 @@ class ForecasterConfig:
     clip: bool = False
     highway: int = 0
     highway_features: tuple = (0,)
+    dtype: str = DEFAULT_DTYPE
 
 
 class Forecaster:
@@ -93,22 +97,23 @@ class Forecaster:
 
     def __init__(self, config: ForecasterConfig = ForecasterConfig(), registry=None, seed: int = 0,
                  output_bias: float | None = None):
-        self.config = config
+        self.config, self.dtype = config, float_dtype(config.dtype)
         rng = np.random.default_rng(seed)
 
         def act(name):
             return LayerActivation(name, registry=registry, derivative=config.derivative, clip=config.clip)
 
         gate, cell = act(config.gate_activation), act(config.cell_activation)
-        h, d = config.hidden_size, config.dense_size
+        h, d, dtype = config.hidden_size, config.dense_size, self.dtype
         self.layers = {
-            "lstm1": LSTM(config.input_size, h, gate, cell, cell, config.cell, rng),
-            "lstm2": LSTM(h, h, gate, cell, cell, config.cell, rng),
-            "dense1": Dense(h, d, act(config.hidden_activation), rng),
-            "dense2": Dense(d, 1, act(config.output_activation), rng),
+            "lstm1": LSTM(config.input_size, h, gate, cell, cell, config.cell, rng, dtype),
+            "lstm2": LSTM(h, h, gate, cell, cell, config.cell, rng, dtype),
+            "dense1": Dense(h, d, act(config.hidden_activation), rng, dtype),
+            "dense2": Dense(d, 1, act(config.output_activation), rng, dtype),
         }
         if config.highway:
-            self.layers["highway"] = Dense(config.highway * len(config.highway_features), 1, act("identity"), rng)
+            self.layers["highway"] = Dense(config.highway * len(config.highway_features), 1, act("identity"), rng,
+                                           dtype)
             for p in self.layers["highway"].params.values():
                 p[:] = 0.0  # start as the plain forecaster
         if output_bias is not None:
@@ -122,8 +127,11 @@ class Forecaster:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Forecasts, shape (batch, 1), from windows x of shape (batch, time, input_size)."""
-        h = self.layers["lstm2"].forward(self.layers["lstm1"].forward(x))
-        out = self.layers["dense2"].forward(self.layers["dense1"].forward(h[:, -1]))
+        x = np.asarray(x)
+        # time-major through both LSTM layers: one copy of the input (transposed, in the model's
+        # dtype), none between them
+        h = self.layers["lstm2"].forward_time_major(self.layers["lstm1"].forward_time_major(x.transpose(1, 0, 2)))
+        out = self.layers["dense2"].forward(self.layers["dense1"].forward(h[-1]))
         q = self.config.highway
         if q:
             recent = x[:, -q:, list(self.config.highway_features)]
@@ -133,7 +141,7 @@ class Forecaster:
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         """MSE loss 1/2 (y' - y)^2 averaged over the batch."""
         out = self.forward(x)
-        return mse(out, np.asarray(y, dtype=np.float64).reshape(out.shape))[0]
+        return mse(out, np.asarray(y, dtype=self.dtype).reshape(out.shape))[0]
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """MSE loss 1/2 (y' - y)^2 averaged over the batch, and its gradient for every parameter.
@@ -150,14 +158,14 @@ class Forecaster:
             Same names and shapes as :attr:`params`.
         """
         out = self.forward(x)
-        loss, d_out = mse(out, np.asarray(y, dtype=np.float64).reshape(out.shape))
+        loss, d_out = mse(out, np.asarray(y, dtype=self.dtype).reshape(out.shape))
         if self.config.highway:
-            self.layers["highway"].backward(d_out)
+            self.layers["highway"].backward(d_out, input_grad=False)
         d_last = self.layers["dense1"].backward(self.layers["dense2"].backward(d_out))
-        steps = x.shape[1]
-        d_h2 = np.zeros((x.shape[0], steps, self.config.hidden_size))
-        d_h2[:, -1] = d_last
-        self.layers["lstm1"].backward(self.layers["lstm2"].backward(d_h2))
+        d_h2 = np.zeros((x.shape[1], x.shape[0], self.config.hidden_size), dtype=self.dtype)  # time-major
+        d_h2[-1] = d_last
+        d_h1 = self.layers["lstm2"].backward_time_major(d_h2)
+        self.layers["lstm1"].backward_time_major(d_h1, input_grad=False)  # its input is data
         grads = {f"{ln}.{pn}": g for ln, layer in self.layers.items() for pn, g in layer.grads.items()}
         return loss, grads
 

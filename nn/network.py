@@ -20,6 +20,7 @@ import numpy as np
 from approx.errors import ApproxError
 from nn.activation import LayerActivation
 from nn.dense import Dense
+from nn.dtypes import DEFAULT_DTYPE
 from nn.losses import mse, softmax_cross_entropy
 
 __all__ = ["Network", "MLPConfig", "one_hot"]
@@ -51,6 +52,8 @@ class MLPConfig:
     output_activation : str
         Registry name of the last layer's activation (``identity`` for logits;
         with ``mse`` typically a sigmoid polynomial).
+    dtype : {"float32", "float64"}
+        Floating-point type of the parameters, gradients and computation.
     """
 
     input_size: int = 64
@@ -61,6 +64,7 @@ class MLPConfig:
     clip: bool = False
     loss: str = "cross_entropy"
     output_activation: str = "identity"
+    dtype: str = DEFAULT_DTYPE
 
 
 class Network:
@@ -79,7 +83,8 @@ class Network:
     Attributes
     ----------
     layers : list
-        Layers with ``forward``, ``backward``, ``params``, ``grads``.
+        Layers with ``forward(x)``, ``backward(dy, input_grad)`` (``input_grad=False`` for the first
+        layer: its input is data, dL/dx is not needed), ``params``, ``grads``.
     """
 
     kind = "mlp"
@@ -92,12 +97,13 @@ class Network:
         sizes = (config.input_size, *config.hidden)
         for n_in, n_out in zip(sizes, sizes[1:]):
             self.add(Dense(n_in, n_out, LayerActivation(config.activation, registry=registry,
-                                                        derivative=config.derivative, clip=config.clip), rng))
+                                                        derivative=config.derivative, clip=config.clip), rng,
+                           config.dtype))
         if config.loss not in ("cross_entropy", "mse"):
             raise ApproxError(f"unknown loss {config.loss!r}; choose cross_entropy or mse")
         self.add(Dense(sizes[-1], config.classes, LayerActivation(config.output_activation, registry=registry,
                                                                   derivative=config.derivative, clip=config.clip),
-                       rng))
+                       rng, config.dtype))
 
     def add(self, layer) -> "Network":
         """Append a layer; returns the network."""
@@ -128,8 +134,8 @@ class Network:
     def loss_and_grads(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Loss and its gradient for every parameter (same names and shapes as :attr:`params`)."""
         loss, delta = self._loss(self.forward(x), labels)
-        for layer in reversed(self.layers):
-            delta = layer.backward(delta)
+        for k in range(len(self.layers) - 1, -1, -1):
+            delta = self.layers[k].backward(delta, input_grad=k > 0)  # the first layer's input is data
         return loss, {f"layer{k}.{n}": g for k, layer in enumerate(self.layers) for n, g in layer.grads.items()}
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -146,6 +146,7 @@ def load_model(path, registry=None) -> tuple[object, dict]:
     meta["model"] = kind
     model_class, config_class = MODELS[kind]
     config = _checked_config(path, config_class, meta.get("config"))
+    config.setdefault("dtype", "float64")  # files from before the float32 path
     features = meta.get("features", {})
     if not isinstance(features, dict) or not (features.get("window") is None or _whole(features["window"])) or \
             not all(_whole(v) for v in features.get("lags", [])):

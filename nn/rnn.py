@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nn.activation import LayerActivation
+from nn.dtypes import float_dtype
 
 __all__ = ["RNN"]
 
@@ -25,6 +26,8 @@ class RNN:
     activation : LayerActivation
         Default tanh in seed 004.
     rng : numpy.random.Generator
+    dtype : {"float64", "float32"}
+        Floating-point type of the parameters, gradients and computation.
 
     Attributes
     ----------
@@ -32,23 +35,25 @@ class RNN:
         ``weight_ih`` (input_size, H), ``weight_hh`` (H, H), ``bias`` (H,).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, activation: LayerActivation, rng=None):
+    def __init__(self, input_size: int, hidden_size: int, activation: LayerActivation, rng=None,
+                 dtype="float64"):
         rng = rng if rng is not None else np.random.default_rng(0)
         k = 1.0 / np.sqrt(hidden_size)
-        self.hidden_size, self.activation = hidden_size, activation
-        self.params = {"weight_ih": rng.uniform(-k, k, (input_size, hidden_size)),
-                       "weight_hh": rng.uniform(-k, k, (hidden_size, hidden_size)),
-                       "bias": rng.uniform(-k, k, hidden_size)}
+        self.hidden_size, self.activation, self.dtype = hidden_size, activation, float_dtype(dtype)
+        self.params = {"weight_ih": rng.uniform(-k, k, (input_size, hidden_size)).astype(self.dtype),
+                       "weight_hh": rng.uniform(-k, k, (hidden_size, hidden_size)).astype(self.dtype),
+                       "bias": rng.uniform(-k, k, hidden_size).astype(self.dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Hidden states, shape (batch, time, hidden), from x of shape (batch, time, input_size)."""
+        x = np.asarray(x, dtype=self.dtype)
         n, steps, _ = x.shape
         # time-major inside: every step reads and writes contiguous (batch, hidden) blocks
         z_all = np.matmul(x.transpose(1, 0, 2), self.params["weight_ih"])
         z_all += self.params["bias"]
-        hs = np.zeros((steps + 1, n, self.hidden_size))
+        hs = np.zeros((steps + 1, n, self.hidden_size), dtype=self.dtype)
         w_hh = self.params["weight_hh"]
         for t in range(steps):
             z_all[t] += hs[t] @ w_hh
@@ -61,8 +66,9 @@ class RNN:
         """``{"z": z_t for every step}`` of the last forward pass, shape (batch, time, hidden)."""
         return {"z": self._cache[1].transpose(1, 0, 2)}
 
-    def backward(self, d_hidden: np.ndarray) -> np.ndarray:
-        """dL/dx (batch, time, input_size) from dL/dh (batch, time, hidden)."""
+    def backward(self, d_hidden: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dL/dx (batch, time, input_size) from dL/dh (batch, time, hidden); None with ``input_grad=False``
+        (a first layer, whose input is data)."""
         x, z_all, hs = self._cache
         grad = self.activation.grad(z_all, hs[1:])
         d_hidden = d_hidden.transpose(1, 0, 2)
@@ -77,4 +83,4 @@ class RNN:
         self.grads["weight_ih"] = x_t.T @ flat
         self.grads["weight_hh"] = hs[:-1].reshape(-1, self.hidden_size).T @ flat
         self.grads["bias"] = flat.sum(axis=0)
-        return (dz_all @ self.params["weight_ih"].T).transpose(1, 0, 2)
+        return (dz_all @ self.params["weight_ih"].T).transpose(1, 0, 2) if input_grad else None

@@ -19,6 +19,7 @@ import numpy as np
 
 from nn.activation import LayerActivation
 from nn.dense import Dense
+from nn.dtypes import DEFAULT_DTYPE
 from nn.losses import softmax_cross_entropy
 from nn.rnn import RNN
 
@@ -41,6 +42,8 @@ class RNNClassifierConfig:
     clip : bool
     per_step : bool
         A target at every step (losses added over the steps) instead of the last step only.
+    dtype : {"float32", "float64"}
+        Floating-point type of the parameters, gradients and computation.
     """
 
     input_size: int = 8
@@ -50,6 +53,7 @@ class RNNClassifierConfig:
     derivative: str = "poly"
     clip: bool = False
     per_step: bool = False
+    dtype: str = DEFAULT_DTYPE
 
 
 class RNNClassifier:
@@ -73,8 +77,9 @@ class RNNClassifier:
         self.config = config
         rng = np.random.default_rng(seed)
         act = LayerActivation(config.activation, registry=registry, derivative=config.derivative, clip=config.clip)
-        self.layers = {"rnn": RNN(config.input_size, config.hidden_size, act, rng),
-                       "output": Dense(config.hidden_size, config.classes, LayerActivation("identity"), rng)}
+        self.layers = {"rnn": RNN(config.input_size, config.hidden_size, act, rng, config.dtype),
+                       "output": Dense(config.hidden_size, config.classes, LayerActivation("identity"), rng,
+                                       config.dtype)}
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -111,7 +116,7 @@ class RNNClassifier:
             loss, d_y = loss * steps, d_flat.reshape(y.shape) * steps
         else:
             loss, d_y[:, -1] = softmax_cross_entropy(y[:, -1], labels)
-        self.layers["rnn"].backward(self.layers["output"].backward(d_y))
+        self.layers["rnn"].backward(self.layers["output"].backward(d_y), input_grad=False)
         return loss, {f"{ln}.{pn}": g for ln, layer in self.layers.items() for pn, g in layer.grads.items()}
 
     def loss(self, x: np.ndarray, labels: np.ndarray) -> float:

@@ -70,8 +70,8 @@ def test_scores_match_scikit_learn():
 def test_mlp_gradients(poly_registry, activation, loss):
     rng = np.random.default_rng(1)
     output = activation if loss == "mse" else "identity"
-    model = Network(MLPConfig(6, (5, 4), 3, activation, loss=loss, output_activation=output), registry=poly_registry,
-                    seed=2)
+    model = Network(MLPConfig(6, (5, 4), 3, activation, loss=loss, output_activation=output, dtype="float64"),
+                    registry=poly_registry, seed=2)
     x, y = rng.uniform(0, 1, (7, 6)), rng.integers(0, 3, 7)
     loss, grads = model.loss_and_grads(x, y)
     assert loss == pytest.approx(model.loss(x, y)) and set(grads) == set(model.params)
@@ -82,7 +82,8 @@ def test_mlp_gradients(poly_registry, activation, loss):
                                                  (POLY_CELL, True)])
 def test_rnn_gradients_and_seed_004s_recursion(poly_registry, activation, per_step):
     rng = np.random.default_rng(3)
-    model = RNNClassifier(RNNClassifierConfig(4, 5, 3, activation, per_step=per_step), registry=poly_registry, seed=4)
+    model = RNNClassifier(RNNClassifierConfig(4, 5, 3, activation, per_step=per_step, dtype="float64"),
+                          registry=poly_registry, seed=4)
     x, y = rng.uniform(0, 1, (6, 7, 4)), rng.integers(0, 3, 6)
     loss, grads = model.loss_and_grads(x, y)
     assert loss == pytest.approx(model.loss(x, y))

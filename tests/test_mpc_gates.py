@@ -234,3 +234,13 @@ def test_several_polynomials_share_their_power_rounds():
     assert s.stats()["rounds"] == 2 and yg.shape == (4, 6) and yc.shape == (4, 2)  # as one degree-3 polynomial
     assert np.all(np.abs(yg.reveal() - gate(xg)) <= yg.error)
     assert np.all(np.abs(yc.reveal() - cell(xc)) <= yc.error)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_product_with_a_non_finite_bound_is_refused_not_truncated(bad):
+    from mpc.truncation import RingOverflowError, truncate
+
+    s = Session(2, 16)
+    x = s.share(np.ones(3))
+    with pytest.raises(RingOverflowError):
+        truncate(s, [x.shares], [1.0, bad])

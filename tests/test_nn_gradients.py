@@ -80,7 +80,7 @@ def test_forecaster_loss_and_grads(poly_registry, cell, poly, highway):
                               gate_activation=POLY_GATE if poly else "sigmoid",
                               cell_activation=POLY_CELL if poly else "tanh",
                               hidden_activation="square", output_activation="identity", highway=highway,
-                              highway_features=(0, 3))
+                              highway_features=(0, 3), dtype="float64")
     model = Forecaster(config, registry=poly_registry, seed=3)
     rng = np.random.default_rng(0)
     if highway:  # zero-initialised, it starts as the plain model; then give it weights so that it matters

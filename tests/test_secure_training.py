@@ -32,10 +32,10 @@ def plaintext_step(model, x, y, lr, l2):
     return {k: v.copy() for k, v in model.params.items()}
 
 
-def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, **kwargs):
+def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, **kwargs):
     s = Session(2, frac_bits, seed=b"t" * 16)
     params = {k: s.share(v) for k, v in plain.params.items()}
-    bounds = PublicBounds(allow_out_of_range=True)
+    bounds = PublicBounds(allow_out_of_range=True, gradient_bound=gradient_bound)
     model = model_class(params, kwargs.pop("activations"), *kwargs.pop("args", ()), bounds)
     grads = {}
     with warnings.catch_warnings():
@@ -48,7 +48,7 @@ def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, **kwargs):
 @given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31))
 def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed):
     rng = np.random.default_rng(seed)
-    config = MLPConfig(6, (hidden,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE)
+    config = MLPConfig(6, (hidden,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE, dtype="float64")
     plain = Network(config, registry=poly_registry, seed=seed % 1000)
     x, labels = rng.uniform(0, 1, (batch, 6)), rng.integers(0, 3, batch)
     acts = {"hidden": approx.get(POLY_GATE, registry=poly_registry), "output": approx.get(POLY_GATE,
@@ -64,13 +64,16 @@ def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hid
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 def test_one_secure_forecaster_step_equals_the_plaintext_step(poly_registry, cell):
     B, T, F, H, D = 3, 4, 5, 4, 3
-    config = ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity")
+    config = ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64")
     plain = Forecaster(config, registry=poly_registry, seed=1, output_bias=0.5)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1, (B, T, F)), rng.uniform(0, 1, (B, 1))
     acts = {role: act.activation for role, act in plain.activations().items()}
     before = {k: v.copy() for k, v in plain.params.items()}
-    s, params = secure_step(SecureLSTMForecaster, plain, x, y, 0.1, 0.01, activations=acts, args=(cell,))
+    # rigorous gradient bounds grow geometrically through BPTT and would overflow the ring: declare one,
+    # as a plaintext run on public data would (the true gradients here are below 1)
+    s, params = secure_step(SecureLSTMForecaster, plain, x, y, 0.1, 0.01, gradient_bound=4.0, activations=acts,
+                            args=(cell,))
     expected = plaintext_step(plain, x, y, 0.1, 0.01)
     for name, value in expected.items():
         diff = np.abs(params[name].reveal() - value)
@@ -145,7 +148,7 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
 @pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
 def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D):
     s = Session(2, 16)
-    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                        registry=poly_registry, seed=1)
     acts = {role: act.activation for role, act in plain.activations().items()}
     model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
@@ -214,7 +217,7 @@ def test_secure_train_in_process_and_over_tcp_give_the_same_model(poly_registry)
 
     rng = np.random.default_rng(7)
     x, labels = rng.uniform(0, 1, (10, 6)), rng.integers(0, 3, 10)
-    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE), registry=poly_registry,
+    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE, dtype="float64"), registry=poly_registry,
                     seed=3)
     weights = {k: np.clip(v, -0.5, 0.5) for k, v in plain.params.items()}
     args = (str(poly_registry.path), x, one_hot(labels, 3), weights)
@@ -236,7 +239,7 @@ def small_run(poly_registry, session, keep_shared=False, **settings):
 
     rng = np.random.default_rng(8)
     x, labels = rng.uniform(0, 1, (10, 6)), rng.integers(0, 3, 10)
-    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE), registry=poly_registry,
+    plain = Network(MLPConfig(6, (5,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE, dtype="float64"), registry=poly_registry,
                     seed=4)
     act = approx.get(POLY_GATE, registry=poly_registry)
     samples = Samples.public(x, one_hot(labels, 3))
@@ -280,7 +283,7 @@ def test_a_violated_declared_weight_bound_is_refused_and_shares_can_be_kept(poly
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 def test_prediction_on_shares_prepares_nothing_for_a_backward_pass(poly_registry, cell):
     B, T, F, H, D = 2, 3, 4, 3, 2
-    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                        registry=poly_registry, seed=2)
     acts = {role: act.activation for role, act in plain.activations().items()}
     x = np.random.default_rng(1).uniform(0, 1, (B, T, F))
@@ -302,21 +305,21 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
     from mpc.training.loop import Samples, TrainSettings, secure_train
 
     B, T, F, H, D = 2, 3, 4, 3, 2
-    twin = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity"),
+    twin = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                       registry=poly_registry, seed=5, output_bias=0.5)
     acts = {role: act.activation for role, act in twin.activations().items()}
     rng = np.random.default_rng(2)
     x, y = rng.uniform(0, 1, (5, T, F)), rng.uniform(0, 1, (5, 1))
     init = {k: v.copy() for k, v in twin.params.items()}
     settings = TrainSettings(epochs=2, batch_size=B, lr=0.1, l2=0.01, loss_scale=64, failure_budget=float("inf"),
-                             allow_out_of_range=True)
+                             allow_out_of_range=True, weight_bound=4.0, gradient_bound=4.0 * 64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        result = secure_train(Session(2, 20, seed=b"z" * 16), "forecaster",
+        result = secure_train(Session(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
                               {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
                               Samples.public(x, y), settings, init, {k: 1.0 for k in init},
                               validation=Samples.public(x, y))
     train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
     assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
     for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)
-        assert np.max(np.abs(result.weights[name] - value)) < 1e-5, name
+        assert np.max(np.abs(result.weights[name] - value)) < 16 * 2.0**-17, name  # a few units in the last place
