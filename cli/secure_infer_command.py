@@ -14,6 +14,7 @@ from approx.errors import ApproxError
 from cli.app import registry_option
 from cli.secure_commands import (allow_out_of_range_option, safety_options, secure, timeout_option, tls_config,
                                  tls_options, warn_out_of_range)
+from cli.strict_json import dumps
 from cli.train_commands import model_dataset, with_data_options
 
 
@@ -104,7 +105,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
     stats, secure_forecasts = owner["stats"], owner["forecasts"]
     secure_scores, plain_scores = scores(dataset.to_mw(secure_forecasts), actual), scores(dataset.to_mw(plain), actual)
     summary = {
-        "model": str(model_file), "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
+        "model": str(model_file), "data": dataset.source, "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
         "transport": transport, "frac_bits": planned.frac_bits, "secure": secure_scores, "plaintext": plain_scores,
         "max_abs_difference": float(np.max(np.abs(secure_forecasts - plain))),
         "mape_difference": secure_scores["mape"] - plain_scores["mape"],
@@ -112,8 +113,9 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
         "max_failure_probability": budget, "out_of_range": planned.out_of_range,
     }
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
+    click.echo(f"data: {dataset.source}")
     click.echo(f"{model_file}: {len(x)} {split} windows on secret shares ({parties} parties, {transport}, "
                f"{planned.frac_bits} fractional bits, batches of {batch_size})")
     click.echo(f"{'':12}{'RMSE (MW)':>11}{'MAE (MW)':>10}{'MAPE':>10}")

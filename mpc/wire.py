@@ -156,6 +156,6 @@ def recv_message(sock: socket.socket, peer: int | None, *, limit: int, timeout: 
         raise ProtocolError(f"{peer_name(peer)} sent a message signed as {peer_name(sender)}")
     cap = ERROR_LIMIT if kind == MessageType.ERROR else limit
     if length > cap:
-        raise ProtocolError(f"{peer_name(peer)} announced a {MessageType(kind).name} of {length} bytes where at "
-                            f"most {cap} are expected")
+        raise ProtocolError(f"{peer_name(peer)} announced a {MessageType(kind).name} message of {length} bytes "
+                            f"where at most {cap} are expected")
     return MessageType(kind), _recv_exact(sock, length, peer, end, budget)

@@ -387,3 +387,14 @@ def test_secure_infer_scores_the_data_recorded_in_the_model(cli, tmp_path):
     secure = strict(cli("secure", "infer", "m.npz", "--registry", "r.json", "--allow-out-of-range", "--json").stdout)
     samples = 2016 - 20  # windows of 20 steps, split 7 : 2 : 1 in time order
     assert secure["windows"] == samples - int(0.7 * samples) - int(0.2 * samples) and secure["plaintext"]["rmse"] == pytest.approx(summary["test_rmse"], rel=1e-12)
+
+
+def test_secure_infer_says_which_data_it_used(cli, tmp_path):
+    cli("fit", "--func", "sigmoid", "--degree", "3", "--interval", "-2", "2", "--registry", "r.json")
+    cli("fit", "--func", "tanh", "--degree", "3", "--interval", "-1", "1", "--registry", "r.json")
+    cli("train", *SMALL, "--gate-activation", "sigmoid-chebyshev-3[-2,2]", "--cell-activation",
+        "tanh-chebyshev-3[-1,1]", "--hidden-activation", "square", "--output-activation", "identity",
+        "--registry", "r.json", "-o", "m.npz")
+    args = ("secure", "infer", "m.npz", "--registry", "r.json", "--allow-out-of-range", "--limit", "2")
+    assert cli(*args).stdout.startswith("data: taylor (built-in), as trained")
+    assert strict(cli(*args, "--json").stdout)["data"].startswith("taylor (built-in), as trained")
