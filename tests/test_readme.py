@@ -1,4 +1,6 @@
-"""Every shell command of the README runs as written, block after block, in one fresh folder.
+"""Every shell command of the README and of the docs pages runs as written, block after block.
+
+Each page runs in a fresh folder of its own, its blocks in order.
 
 Two commands are left out: ``pip install`` (the package is installed already) and ``python -m pytest``
 (this suite itself).  ``approx train`` commands that reproduce a published figure with the default
@@ -9,12 +11,18 @@ every other command must succeed; ``echo $?`` must print what the README shows.
 """
 
 import os
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["README.md", "docs/fitting.md", "docs/registry.md", "docs/training.md", "docs/classifiers.md",
+         "docs/experiments.md", "docs/secure-inference.md"]
+INTERNAL = re.compile(r"\.\./shared|seeds?/|seed 0\d\d|issue \d|issue N\b|a day later|slower day|session \d", re.I)
 SKIP = ("pip install", "python -m pytest")
 QUICK = ["--epochs", "1", "--batch-size", "64"]
 
@@ -64,10 +72,27 @@ def test_readme_parser_finds_the_blocks():
     assert _as_run("pip install -e . && approx train --lags 1 # note") == "approx train --lags 1 " + " ".join(QUICK)
 
 
-def test_every_readme_command_runs_as_written(tmp_path):
-    commands = [(n, _as_run(c), shown) for n, c, shown in readme_commands((ROOT / "README.md").read_text())]
+def test_readme_is_a_front_door():
+    text = (ROOT / "README.md").read_text()
+    lines = text.splitlines()
+    assert lines[:4] == ["```sh", "pip install -e '.[dev]' && approx fit --func sigmoid --degree 3",
+                         "python -m pytest", "```"]
+    assert len(lines) < 220, f"README.md has {len(lines)} lines; move how-tos to docs/, figures to benchmarks/"
+    for link in re.findall(r"\]\(((?:docs|benchmarks)/[^)#]+)", text):
+        assert (ROOT / link).exists(), f"README.md links to missing {link}"
+
+
+@pytest.mark.parametrize("page", PAGES + ["benchmarks/RESULTS.md"])
+def test_pages_point_at_nothing_internal(page):
+    for number, line in enumerate((ROOT / page).read_text().splitlines(), 1):
+        assert not INTERNAL.search(line), f"{page} line {number}: {line}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_command_runs_as_written(page, tmp_path):
+    commands = [(n, _as_run(c), shown) for n, c, shown in readme_commands((ROOT / page).read_text())]
     commands = [(n, c, shown) for n, c, shown in commands if c]
-    assert len(commands) > 20
+    assert len(commands) >= 3, f"{page}: expected its command blocks"
     script = [f'approx() {{ "{sys.executable}" -m approx "$@"; }}', f'python() {{ "{sys.executable}" "$@"; }}']
     for i, (_, command, _) in enumerate(commands):
         script.append(f"{{ {command}\n}} > out{i} 2> err{i}; __rc=$?; echo $__rc > rc{i}; (exit $__rc)")
@@ -75,7 +100,7 @@ def test_every_readme_command_runs_as_written(tmp_path):
     env["PYTHONPATH"] = str(ROOT)
     subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=env, timeout=900, check=False)
     for i, (line, command, shown) in enumerate(commands):
-        where = f"README.md line {line}: {command}"
+        where = f"{page} line {line}: {command}"
         assert (tmp_path / f"rc{i}").exists(), f"{where}: did not run"
         status = int((tmp_path / f"rc{i}").read_text())
         stderr = (tmp_path / f"err{i}").read_text()
