@@ -11,6 +11,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import Failed, approx, registry_option
+from cli.extras import require
 from cli.progress import progress
 from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
@@ -220,6 +221,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
 
     A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
     """
+    require("train", "nn")
     from cli.classifier_commands import check_options
     from nn.training import TrainConfig
 
@@ -343,6 +345,7 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
 def evaluate_command(model_file, data, time_column, load_column, holiday_calendar, registry, as_json):
     """Score MODEL_FILE on the validation and test parts (a forecaster beside the baselines), on the data it was
     trained on unless --data says otherwise; the first line (the JSON's "data") says which data was used."""
+    require("evaluate", "nn")
     from nn.evaluation import evaluate
     from nn.persistence import load_model
 
@@ -393,6 +396,7 @@ def _evaluate_classifier(model, meta, data, as_json):
 def plot_forecast_command(model_file, output, data, time_column, load_column, holiday_calendar, registry):
     """Plot actual load against the forecasts of MODEL_FILE over the test part of the data it was trained on
     (or --data); prints which data was used."""
+    require("plot-forecast", "nn", "plot")
     from cli.plot_command import check_figure_output, pyplot, save_figure
     from nn.evaluation import forecast
     from nn.persistence import load_model
