@@ -1,12 +1,14 @@
 """The package as a user installs it: a built wheel with its data, light base dependencies, one extra per layer."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -29,6 +31,30 @@ NEEDS = [
     (["party", "--role", "data-owner"], ["nn", "mpc"]),
     (["dealer"], ["mpc"]),
 ]
+
+
+INTERNAL = re.compile(r"seeds? ?-?0\d\d|issues? #?\d|(?<![\w/])design\.md|\.\./shared|shared/design", re.IGNORECASE)
+
+
+def _commands(group, path=()):
+    """Every command path under ``group`` (the group itself included)."""
+    yield path
+    if isinstance(group, click.Group):
+        for name, command in group.commands.items():
+            yield from _commands(command, path + (name,))
+
+
+@pytest.mark.parametrize("path", list(_commands(approx)), ids=lambda p: " ".join(p) or "approx")
+def test_help_cites_no_internal_reference(path):
+    result = CliRunner().invoke(approx, [*path, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert not INTERNAL.findall(result.output), INTERNAL.findall(result.output)
+
+
+def test_the_internal_reference_pattern_catches_what_it_must():
+    for text in ("seed 000's LSTM", "the seed-004 RNN", "(issue 7)", "see DESIGN.md", "../shared/design/x"):
+        assert INTERNAL.search(text), text
+    assert not INTERNAL.search("--seed 0 seeds the shuffle; see docs/design.md")
 
 
 def _without(modules):
