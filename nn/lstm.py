@@ -3,9 +3,9 @@
 For an input X of shape (batch, time, input_size), at each step t
 (Hochreiter & Schmidhuber, *Neural Computation* 9(8), 1997, with the forget
 gate of Gers, Schmidhuber & Cummins, *Neural Computation* 12(10), 2000; see
-docs/design.md).  The gate blocks are in the order i, f, o, g -- the three
-sigmoid gates first, then the candidate.  PyTorch's ``nn.LSTM`` orders them
-i, f, g, o, so its weights convert by swapping the last two blocks:
+docs/design.md), with the gate blocks in the order i, f, o, g -- the three
+sigmoid gates first, then the candidate (PyTorch's ``nn.LSTM`` orders them
+i, f, g, o; the conversion is in the last paragraph):
 
     z_t = x_t W_ih + h_{t-1} W_hh + b                   (batch, 4 hidden)
     i, f, o = gate(z_t[:, :3H])   g = candidate(z_t[:, 3H:])
