@@ -6,7 +6,7 @@ implementation.  The built-in targets also carry exact interval enclosures of
 their derivatives of every order, which makes their certified bounds fast
 (see :mod:`approx.certify`).
 
-Formulas (DESIGN.md, seed 000): sigmoid(x) = 1 / (1 + e^-x),
+Formulas (docs/design.md): sigmoid(x) = 1 / (1 + e^-x),
 tanh(x) = 2 sigmoid(2x) - 1, swish(x) = x sigmoid(x).  Every derivative of the
 sigmoid is a polynomial in s = sigmoid(x), from s' = s (1 - s): if
 D^j s = P_j(s) then D^(j+1) s = P_j'(s) s (1 - s); likewise

@@ -11,6 +11,7 @@ import click
 
 from approx.errors import ApproxError
 from cli.app import Failed, approx, registry_option
+from cli.extras import require
 from cli.train_commands import parse_lags
 
 
@@ -105,6 +106,7 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
     skipping the runs recorded there (failed ones are run again, see --retry-failed); other settings for the
     same OUTPUT are refused. Exits with status 1 if no run succeeded.
     """
+    require("experiment", "nn", "plot")
     from approx import Registry
     from approx.fit import METHODS
     from cli.experiment_report import plot_all, summarise

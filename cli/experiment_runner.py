@@ -1,4 +1,4 @@
-"""The plaintext experiments of seed 000 as one reproducible grid of training runs.
+"""The plaintext experiments (degree, basis, exact vs polynomial) as one reproducible grid of training runs.
 
 1. degree n of the approximating polynomial; 2. Chebyshev vs Legendre (and lsq and
 minimax); 3. exact sigmoid/tanh vs polynomial -- each over two interval pairs

@@ -19,6 +19,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
+from cli.extras import require
 from cli.secure_commands import (allow_out_of_range_option, safety_options, timeout_option, tls_config, tls_options,
                                  warn_out_of_range)
 from cli.train_commands import model_dataset, with_data_options
@@ -115,6 +116,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
           frac_bits, budget, allow_out_of_range, listen, peers, session_id, insecure, timeout, tls_cert, tls_key,
           tls_ca, registry, as_json):
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
+    require("party", "nn", "mpc")
     from mpc.inference import forecast_program
     from mpc.handshake import check_addresses
     from mpc.party import failure_text, listen_on, run_party
@@ -195,6 +197,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, as_json):
     """Deal the correlated randomness of one secure computation (the trusted third party); holds no input."""
+    require("dealer", "mpc")
     from mpc.handshake import check_addresses
     from mpc.party import failure_text, listen_on, run_dealer
 

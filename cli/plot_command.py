@@ -11,6 +11,7 @@ from approx.errors import ApproxError
 from approx.registry import Registry
 from approx.targets import get_target
 from cli.app import approx, registry_option
+from cli.extras import require
 
 
 def pyplot():
@@ -32,6 +33,7 @@ def pyplot():
 @registry_option
 def plot_command(name, output, registry):
     """Plot f and the polynomial NAME, and their difference with the certified bound."""
+    require("plot", "plot")
     plt = pyplot()
     check_figure_output(output)
     a = Registry(registry).get(name)

@@ -11,6 +11,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
+from cli.extras import require
 
 MAX_RANDOM = 10_000_000
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -178,6 +179,7 @@ def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget
 def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, transport, timeout,
                 tls_cert, tls_key, tls_ca, registry, as_json):
     """Evaluate the polynomial NAME on secret shares and compare with plaintext."""
+    require("secure eval", "mpc")
     import approx as lib
     from approx.targets import get_target
     from mpc.launch import run

@@ -12,6 +12,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import registry_option
+from cli.extras import require
 from cli.secure_commands import (allow_out_of_range_option, safety_options, secure, timeout_option, tls_config,
                                  tls_options, warn_out_of_range)
 from cli.strict_json import dumps
@@ -81,6 +82,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
     """Forecast with MODEL_FILE on secret shares: the model owner (party 0) shares the weights, the data
     owner (party 1) the windows, and only the data owner learns the forecasts.  This runs every role from
     this process; to run each role on its own host, see approx party and approx dealer."""
+    require("secure infer", "nn", "mpc")
     from mpc.inference import forecast_program
     from mpc.launch import run
     from nn.evaluation import forecast

@@ -11,6 +11,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import Failed, approx, registry_option
+from cli.extras import require
 from cli.progress import progress
 from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
@@ -153,14 +154,14 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 
 @approx.command("train")
 @click.option("--model", "model_kind", type=click.Choice(["forecaster", "mlp", "rnn"]), default="forecaster",
-              show_default=True, help="forecaster: seed 000's LSTM; mlp: seed 000's feed-forward BP network; "
-                                      "rnn: seed 004's Elman RNN classifier.")
+              show_default=True, help="forecaster: the two-layer LSTM load forecaster; mlp: a feed-forward "
+                                      "back-propagation classifier; rnn: an Elman RNN classifier.")
 @with_training_data_options
 @click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
 @click.option("--cell-activation", default="tanh", show_default=True,
               help="Registry name for the candidate and the cell state.")
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
-              help="standard: h = o * tanh(s); linear: h = o * s (seed 000).")
+              help="standard: h = o * tanh(s); linear: h = o * s (one product fewer on shares).")
 @click.option("--hidden-activation", default="relu", show_default=True,
               help="Activation of the first dense layer (hidden size -> dense size); under MPC it must be a "
                    "polynomial such as square.")
@@ -187,13 +188,13 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 @click.option("--label-column", default="label", show_default=True, help="mlp / rnn: the CSV's label column.")
 @click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
               help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
-@click.option("--per-step", is_flag=True, help="rnn: a target at every step (seed 004), not only the last.")
+@click.option("--per-step", is_flag=True, help="rnn: a target at every step, not only the last.")
 @click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
               help="mlp: softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
                    "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True, help="At most this many epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
-              help="Samples per SGD step [default: 1 for the forecaster (seed 000), 16 for the classifiers].")
+              help="Samples per SGD step [default: 1 for the forecaster (per-sample SGD), 16 for the classifiers].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
               help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5, with --loss mse 2; "
                    "rnn 0.15].")
@@ -216,10 +217,11 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
                   cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
                   highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
                   clip_norm, patience, seed, dtype, registry, output, force, as_json):
-    """Train the seed-000 LSTM forecaster, or an MLP / RNN classifier, with registry activations.
+    """Train the LSTM load forecaster, or an MLP / RNN classifier, with registry activations.
 
     A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
     """
+    require("train", "nn")
     from cli.classifier_commands import check_options
     from nn.training import TrainConfig
 
@@ -343,6 +345,7 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
 def evaluate_command(model_file, data, time_column, load_column, holiday_calendar, registry, as_json):
     """Score MODEL_FILE on the validation and test parts (a forecaster beside the baselines), on the data it was
     trained on unless --data says otherwise; the first line (the JSON's "data") says which data was used."""
+    require("evaluate", "nn")
     from nn.evaluation import evaluate
     from nn.persistence import load_model
 
@@ -393,6 +396,7 @@ def _evaluate_classifier(model, meta, data, as_json):
 def plot_forecast_command(model_file, output, data, time_column, load_column, holiday_calendar, registry):
     """Plot actual load against the forecasts of MODEL_FILE over the test part of the data it was trained on
     (or --data); prints which data was used."""
+    require("plot-forecast", "nn", "plot")
     from cli.plot_command import check_figure_output, pyplot, save_figure
     from nn.evaluation import forecast
     from nn.persistence import load_model

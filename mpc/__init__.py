@@ -1,1 +1,1 @@
-"""mpc: additive secret sharing and secure gates evaluating registry polynomials (issue 5)."""
+"""mpc: additive secret sharing and secure gates evaluating registry polynomials (docs/design.md)."""

@@ -1,4 +1,4 @@
-"""Secure inference of the seed-000 forecaster: two LSTM layers and two dense layers on secret shares.
+"""Secure inference of the load forecaster: two LSTM layers and two dense layers on secret shares.
 
 The model owner (party 0) shares the weights, the data owner (party 1) shares
 the input windows and alone learns the forecasts.  The linear parts
@@ -19,8 +19,8 @@ Layout and rounds (2 parties, degree-3 activations, standard cell):
 * the dense layers (1 round each, plus the hidden activation), and the
   opening of the forecasts to the data owner (1).
 
-Weights are named as :class:`nn.forecaster.Forecaster`'s parameters (gates
-i, f, o, g as in PyTorch's ``nn.LSTM``), given as plain arrays: this module
+Weights are named as :class:`nn.forecaster.Forecaster`'s parameters (gate
+blocks in the order i, f, o, g; PyTorch's ``nn.LSTM`` uses i, f, g, o), given as plain arrays: this module
 reads a model, it does not import ``nn``.
 """
 

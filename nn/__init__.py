@@ -1,1 +1,1 @@
-"""nn: plaintext numpy networks trained with activations from the approx registry (issue 3)."""
+"""nn: plaintext numpy networks trained with activations from the approx registry (docs/design.md)."""

@@ -2,7 +2,7 @@
 
 Every layer reads its activations from the approx registry by name
 (:func:`approx.get`).  For a polynomial p that approximates sigmoid or tanh the
-derivative has two modes (DESIGN.md, seed 000):
+derivative has two modes (docs/design.md, "Networks"):
 
 * ``poly``: p'(z), the polynomial's own derivative (3 a3 z^2 + 2 a2 z + a1 for a cubic);
 * ``output``: y (1 - y) for a sigmoid approximation, 1 - y^2 for tanh,

@@ -1,4 +1,4 @@
-"""Inputs of the forecaster (DESIGN.md, seed 000).
+"""Inputs of the forecaster (docs/design.md, "Networks").
 
 Each step t becomes x_t in R^58: the min-max normalised load e_t, a 48-way
 one-hot of the half hour of the day, a 7-way one-hot of the day of the week

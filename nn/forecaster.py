@@ -1,9 +1,9 @@
-"""The load forecaster of seed 000.
+"""The load forecaster: two LSTM layers and two dense layers (docs/design.md, "Networks").
 
     LSTM(58 -> 40) -> LSTM(40 -> 40) -> last hidden state
     -> Dense(40 -> 20) + hidden activation -> Dense(20 -> 1) + output activation
 
-over windows of 20 half-hourly steps (DESIGN.md, "nn").  Every activation is a
+over windows of 20 half-hourly steps.  Every activation is a
 registry name; sizes are configurable.
 
 Optionally (``highway=q``) a linear autoregressive term over chosen input
@@ -37,19 +37,19 @@ class ForecasterConfig:
     Attributes
     ----------
     input_size, hidden_size, dense_size : int
-        58, 40 and 20 in seed 000.
+        58, 40 and 20 by default (docs/design.md).
     gate_activation, cell_activation : str
         Registry names for the sigmoid gates (i, f, o) and for the candidate
         and cell state (tanh).
     cell : {"standard", "linear"}
     hidden_activation, output_activation : str
-        Activations of the two dense layers (seed 000: relu, relu).
+        Activations of the two dense layers (default: relu, relu).
     derivative : {"poly", "output"}
     clip : bool
         Clip polynomial pre-activations to their intervals.
     highway : int
         q >= 0: steps of the window whose input features feed the linear
-        highway term added to the output (0: none, as in seed 000).
+        highway term added to the output (0: none, the default).
     highway_features : tuple of int
         Which input features of those steps it reads (default: feature 0, the
         load; the CLI adds the lagged loads).

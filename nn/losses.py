@@ -1,8 +1,9 @@
 """Losses with their gradients with respect to the network output.
 
-* MSE (seed 000): C_i = 1/2 (y'_i - y_i)^2 per sample, averaged over the batch.
-* Softmax cross-entropy (seed 004): -log softmax(y)_label, averaged over the batch;
-  its gradient is (softmax(y) - onehot(label)) / batch.
+* MSE (halved, so its gradient is y' - y): C_i = 1/2 (y'_i - y_i)^2 per sample, averaged over the batch.
+* Softmax cross-entropy: -log softmax(y)_label, averaged over the batch; its
+  gradient is (softmax(y) - onehot(label)) / batch (Goodfellow, Bengio &
+  Courville, *Deep Learning*, 2016, §6.2.2.3).
 """
 
 from __future__ import annotations

@@ -1,18 +1,22 @@
 """LSTM layer with the standard and the linear cell, forward and BPTT backward.
 
 For an input X of shape (batch, time, input_size), at each step t
-(DESIGN.md, seeds 000, 001 and 003; gate order as PyTorch's nn.LSTM, with
-the three sigmoid gates first):
+(Hochreiter & Schmidhuber, *Neural Computation* 9(8), 1997, with the forget
+gate of Gers, Schmidhuber & Cummins, *Neural Computation* 12(10), 2000; see
+docs/design.md), with the gate blocks in the order i, f, o, g -- the three
+sigmoid gates first, then the candidate (PyTorch's ``nn.LSTM`` orders them
+i, f, g, o; the conversion is in the last paragraph):
 
     z_t = x_t W_ih + h_{t-1} W_hh + b                   (batch, 4 hidden)
     i, f, o = gate(z_t[:, :3H])   g = candidate(z_t[:, 3H:])
     s_t = g * i + s_{t-1} * f                            cell state
-    h_t = o * cell(s_t)    (cell="standard", seeds 001/003)
-    h_t = o * s_t          (cell="linear", seed 000: one multiplication under MPC)
+    h_t = o * cell(s_t)    (cell="standard", cell = tanh)
+    h_t = o * s_t          (cell="linear": one multiplication under MPC)
 
-with h_0 = s_0 = 0.  The backward pass is backpropagation through time in the
-concatenated form of seed 003, checked against finite differences in the
-tests (which is why it does not copy the seeds' typos).  The time loops run
+with h_0 = s_0 = 0.  The backward pass is backpropagation through time
+(Werbos, *Proc. IEEE* 78(10), 1990; Goodfellow, Bengio & Courville, *Deep
+Learning*, 2016, §10.2.2) with the four gate blocks as one pre-activation z_t,
+checked against finite differences in the tests.  The time loops run
 compiled (:mod:`nn.lstm_kernels`); the input and weight-gradient products are
 one GEMM each over all steps.  Between the two layers of a model the hidden
 states stay time-major (:meth:`LSTM.forward_time_major`), and the kernels' buffers
@@ -20,7 +24,7 @@ are kept per batch shape, so a run of equal batches allocates only the gradients
 
 Parameters are named as in :class:`Dense`: ``weight_ih`` (input_size, 4H),
 ``weight_hh`` (H, 4H), ``bias`` (4H,) -- PyTorch's ``weight_ih_l0`` transposed,
-its two biases merged.
+its two biases merged, and its g and o blocks swapped (ours: i, f, o, g).
 """
 
 from __future__ import annotations

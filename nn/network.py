@@ -1,8 +1,9 @@
-"""Seed 000's feed-forward back-propagation network, as a classifier (the MLP of ``approx train --model mlp``).
+"""A feed-forward back-propagation network, as a classifier (the MLP of ``approx train --model mlp``).
 
 A :class:`Network` is a stack of layers added one by one; the forward pass
 runs them in order, the backward pass in reverse, each layer computing the
-gradient of its activation (seed 000: delta_l = (W_(l+1)^T delta_(l+1)) * f'(z_l)).
+gradient of its activation, delta_l = (W_(l+1)^T delta_(l+1)) * f'(z_l)
+(Rumelhart, Hinton & Williams, *Nature* 323, 1986).
 The last layer's outputs are logits for softmax cross-entropy, or -- with
 ``loss="mse"`` -- outputs of an output activation (a polynomial sigmoid)
 fitted to one-hot targets with the square loss 1/2 |y' - y|^2, the

@@ -1,10 +1,11 @@
 """Simple (Elman) recurrent layer: h_t = f(x_t W_ih + h_{t-1} W_hh + b).
 
-Seed 001's simplest RNN s_t = f(u x_t + v s_{t-1} + b_f) is its one-unit case,
-and seed 004's recurrence h_t = tanh(W_x x_t + b_x + W_h h_{t-1} + b_h) its
-general one (the two biases merged).  The backward pass is BPTT:
-e_t = f'(z_t) * (dL/dh_t + e_{t+1} W_hh^T), seed 004's recursive algorithm
-e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e).
+Elman, *Cognitive Science* 14(2), 1990; the scalar s_t = f(u x_t + v s_{t-1} + b)
+is its one-unit case, and PyTorch's ``nn.RNN`` recurrence
+h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) the same with the weights
+transposed and the two biases merged.  The backward pass is BPTT (Werbos, *Proc. IEEE* 78(10), 1990):
+e_t = f'(z_t) * (dL/dh_t + e_{t+1} W_hh^T), i.e. the recursion
+e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e) of a classifier on top.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class RNN:
     ----------
     input_size, hidden_size : int
     activation : LayerActivation
-        Default tanh in seed 004.
+        Default tanh.
     rng : numpy.random.Generator
     dtype : {"float64", "float32"}
         Floating-point type of the parameters, gradients and computation.

@@ -1,14 +1,14 @@
-"""Seed 004's Elman RNN classifier (``approx train --model rnn``).
+"""An Elman RNN classifier (Elman, *Cognitive Science* 14(2), 1990; ``approx train --model rnn``).
 
     h_t = f(x_t W_x + h_(t-1) W_h + b),   y_t = h_t W_y + b_y,   p_t = softmax(y_t)
 
-with f = tanh in the seed (any registry activation here), cross-entropy loss,
+with f = tanh by default (any registry activation here), cross-entropy loss,
 trained by back-propagation through time.  By default only the last step is
 classified (the digits: 8 rows of 8 pixels read as 8 steps); with
 ``per_step`` every step has a target and the losses of the steps are added,
-as in seed 004.  :func:`recursive_gradients` is the seed's own recursive
-algorithm, e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e) with Lambda_t =
-diag(f'(z_t)), kept to check the layer-by-layer BPTT against it.
+as in Goodfellow, Bengio & Courville, *Deep Learning*, 2016, §10.2.2.
+:func:`recursive_gradients` is the textbook recursive form of BPTT,
+e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e) with Lambda_t = diag(f'(z_t)), kept to check the layer-by-layer BPTT against it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class RNNClassifierConfig:
     hidden_size : int
     classes : int
     activation : str
-        Registry name of f (seed 004: tanh).
+        Registry name of f (default tanh).
     derivative : {"poly", "output"}
     clip : bool
     per_step : bool
@@ -147,7 +147,7 @@ class RNNClassifier:
 
 
 def recursive_gradients(model: RNNClassifier, x: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """Seed 004's recursive BPTT, step by step, for the gradients of :meth:`RNNClassifier.loss_and_grads`.
+    """Recursive BPTT (Werbos 1990), step by step, for the gradients of :meth:`RNNClassifier.loss_and_grads`.
 
     For t = T..1: e = Lambda_t (W_y^T (p_t - l_t) + W_h^T e), then
     dW_x += x_t e^T, dW_h += h_(t-1) e^T, db += e, dW_y += h_t (p_t - l_t)^T,

@@ -2,11 +2,11 @@
 
 Per epoch the training windows are reshuffled (a seeded numpy Generator, so a
 run is reproducible bit for bit) and visited in minibatches (batch size 1 is
-seed 000's per-sample SGD).  Each step applies
+per-sample SGD).  Each step applies
 
     W <- W - lr (dL/dW + lambda W)
 
-(L2 on weights, not on biases; seed 000's update W <- W - alpha (delta a^T + lambda W))
+(L2 on weights, not on biases: Goodfellow, Bengio & Courville, *Deep Learning*, 2016, §7.1; early stopping §7.8)
 after scaling the whole gradient down to norm ``clip_norm`` if it is longer.
 Training stops early when the validation loss has not fallen for ``patience``
 epochs, and the parameters of the best epoch are restored.  It stops at once,
@@ -38,7 +38,7 @@ class TrainConfig:
     Attributes
     ----------
     epochs : int
-        At most this many epochs (seed 000: 150).
+        At most this many epochs.
     batch_size : int
         1 is per-sample SGD.
     lr : float

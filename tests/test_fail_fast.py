@@ -185,7 +185,8 @@ def test_outputs_are_checked_before_the_work(cli, tmp_path, no_training, args):
 
 def test_a_missing_matplotlib_stops_the_experiment_before_the_work(cli, tmp_path, no_training, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    assert "needs matplotlib" in one_line_error(cli(*EXPERIMENT, "-o", "out"))
+    message = one_line_error(cli(*EXPERIMENT, "-o", "out"))
+    assert "matplotlib not installed" in message and "pip install 'approx[plot]'" in message
     assert not (tmp_path / "out").exists()
 
 

@@ -1,6 +1,6 @@
 """An LSTM layer on shares: forward over a sequence and backpropagation through time (BPTT).
 
-Forward, per step t (gate order i, f, o, g as ``nn.lstm`` and PyTorch's nn.LSTM):
+Forward, per step t (gate blocks in the order i, f, o, g, as ``nn.lstm``; PyTorch's nn.LSTM uses i, f, g, o):
 
     z_t = x_t W_ih + h_(t-1) W_hh + b                  1 round (matrix products)
     i, f, o = p_sigma(z_t[:3H]),  g = p_tanh(z_t[3H:])  2 rounds (degree 3), slopes alongside
@@ -15,7 +15,7 @@ Backward, from dL/dh_t (given) and the recurrence, with the slopes p'(z):
     dz_o = dh_t * c_t p_sigma'(z_o),      c_t = p_tanh(s_t) (standard), s_t (linear)
     dh_(t-1) += dz_t W_hh^T;  dW_ih += x_t^T dz_t;  dW_hh += h_(t-1)^T dz_t;  db += sum dz_t
 
-(seed 003's concatenated form; the same recursion as ``nn.lstm``, which is
+(BPTT, Werbos 1990; the same recursion as ``nn.lstm``, which is
 checked against finite differences).  Expanding ds_t into its two terms makes
 every product of a step one of dh_t or ds'_(t+1) with a value the forward pass
 prepared (``G_i = g p'(z_i)``, ``Q G_i``, ``Q f``, ...), so a backward step is

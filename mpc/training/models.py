@@ -1,4 +1,4 @@
-"""The networks trained on shares: the feed-forward BP network (MLP) and the seed's LSTM forecaster.
+"""The networks trained on shares: the feed-forward BP network (MLP) and the LSTM load forecaster.
 
 Both hold their parameters as a dict of SharedTensors named and shaped as
 ``nn``'s models (``layer0.weight`` ...; ``lstm1.weight_ih`` ...), so that a
@@ -18,7 +18,7 @@ model file's weights go in and come out unchanged, and expose round programs
 The MLP is trained with the square loss on one-hot targets and a polynomial
 sigmoid output, the MPC-friendly replacement of softmax cross-entropy of
 SecureML (Mohassel & Zhang, IEEE S&P 2017, section 4.2).  The forecaster is
-LSTM -> LSTM -> last hidden state -> Dense -> Dense (seed 000), its two LSTM
+LSTM -> LSTM -> last hidden state -> Dense -> Dense (docs/design.md), its two LSTM
 layers pipelined one time step apart and its head overlapping the second
 layer's last products.
 """

@@ -1,6 +1,6 @@
 """MSE loss gradient and the SGD update on shares.
 
-Loss (seed 000): C = (1/B) sum_i 1/2 |y'_i - y_i|^2 over a batch of B, so
+Loss (mean squared error, halved): C = (1/B) sum_i 1/2 |y'_i - y_i|^2 over a batch of B, so
 dC/dy' = (y' - y) / B.  The layers back-propagate the unscaled y' - y (local)
 and the update folds 1/B into the learning rate,
 
