@@ -1,7 +1,7 @@
 """Benchmark of `approx fit`: wall time of the main job, and of fit + certified bound per degree.
 
 Run:  python benchmarks/bench_fit.py
-Goals (issue 2): `approx fit --func sigmoid --degree 3` under 1 s with interpreter start;
+Goals: `approx fit --func sigmoid --degree 3` under 1 s with interpreter start;
 a certified bound for degree <= 15 under 0.2 s; the bound at most 1e-6 relative above the
 located sup norm; minimax within 1e-9 of the true minimax error (de la Vallee Poussin).
 """

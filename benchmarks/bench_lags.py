@@ -1,4 +1,4 @@
-"""Lagged loads and the highway term against the weekly seasonal naive forecast (issue 7).
+"""Lagged loads and the highway term against the weekly seasonal naive forecast.
 
 Runs ``approx experiment`` with both feature setups -- the design's 58 features and the same plus
 the loads 48 and 336 steps before the target, with a linear highway term over the last 2 steps --

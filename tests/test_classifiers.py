@@ -1,4 +1,4 @@
-"""Seed 000's feed-forward network and seed 004's Elman RNN as classifiers on the digits."""
+"""The feed-forward back-propagation network and the Elman RNN as classifiers on the digits."""
 
 import json
 
