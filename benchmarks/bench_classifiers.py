@@ -1,7 +1,7 @@
 """The MLP and RNN classifiers on the digits beside scikit-learn's MLPClassifier of the same size.
 
 Run:  python benchmarks/bench_classifiers.py [--seeds 0,1,2] [--dtype float32|float64]
-Issue 8 goals: MLP test accuracy >= 97% with exact sigmoid and within 1 point of that with a
+Goals: MLP test accuracy >= 97% with exact sigmoid and within 1 point of that with a
 degree-3 polynomial; RNN >= 95% with exact tanh and within 2 points with a polynomial; each at
 least as accurate as scikit-learn's MLPClassifier (one hidden layer of 32, its defaults: adam,
 200 iterations) on the same stratified split, and at most 2x slower to train.

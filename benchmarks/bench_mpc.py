@@ -2,9 +2,9 @@
 in process and over TCP between real party processes on 127.0.0.1, beside the theoretical floor.
 
 Run:  python benchmarks/bench_mpc.py [--tcp-elements 100000]
-Issue 5 goals: multiply on 10^6 elements under 60 ms online in-process; bytes exactly at the
+Goals: multiply on 10^6 elements under 60 ms online in-process; bytes exactly at the
 floor (16 per element per party for a multiplication, 8 (|X| + |Y|) for a matmul); a degree-3
-odd polynomial in 2 rounds and a degree-7 one in 3.  CrypTen, for comparison (issue 5):
+odd polynomial in 2 rounds and a degree-7 one in 3.  CrypTen, for comparison (measured separately):
 16 bytes per party per multiplication, 1 round, about 76 ms online for 10^6 multiplications.
 """
 
