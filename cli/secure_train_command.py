@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import os
 
 import click
 import numpy as np
@@ -212,7 +212,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from cli.train_commands import DEFAULT_OUTPUT, check_output, parse_lags
     from mpc.launch import run
     from mpc.training.activations import check_trainable
-    from mpc.training.loop import TrainSettings, plan_step
+    from mpc.training.loop import Samples, TrainSettings, plan_step
     from mpc.training.precision import max_frac_bits
     from nn.training import TrainConfig
 
@@ -227,7 +227,10 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     output = output or DEFAULT_OUTPUT[model_kind]
     paths = share_paths(output) if keep_shared else [output]
     for path in paths:
-        check_output(path, model_kind, force) if not keep_shared else _check_share_output(path, force)
+        if keep_shared:
+            _check_share_output(path, force)
+        else:
+            check_output(path, model_kind, force)
     batch_size = batch_size or (16 if model_kind == "mlp" else 64)
     lr = lr or (2.0 if model_kind == "mlp" else 0.1)
     if model_kind == "mlp":
@@ -249,8 +252,6 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     weight_bounds = {name: max(float(np.max(np.abs(v), initial=0.0)), 2.0**-16) for name, v in init.items()}
     settings = TrainSettings(epochs, batch_size, lr, l2, seed, loss_scale, budget, allow_out_of_range, weight_bound,
                              gradient_bound)
-    from mpc.training.loop import Samples
-
     train_samples = Samples.public(*secure_parts["train"])
     if frac_bits is None:
         steps = epochs * -(-len(train_samples) // batch_size)
@@ -302,8 +303,6 @@ def _layer(kind: str, role: str) -> str:
 
 
 def _check_share_output(path: str, force: bool) -> None:
-    import os
-
     from nn.atomic_file import check_writable
 
     problem = check_writable(path)
@@ -393,4 +392,3 @@ def _echo(summary: dict, kind: str) -> None:
     click.echo(f"local truncations of the run fail with probability below {summary['truncation_failure_bound']:.1e} "
                f"(budget {summary['max_failure_probability']:.1e}){condition}")
     click.echo(("shares written to " if summary["keep_shared"] else "model saved to ") + ", ".join(summary["output"]))
-    sys.stdout.flush()
