@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 
 import click
 import numpy as np
@@ -35,6 +36,7 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     owner) and the step's cost.
     """
     from mpc.training.loop import DATA_OWNER, Samples, secure_train
+    from mpc.training.precision import OutOfRangeWarning
 
     def samples(x, y):
         public = Samples.public(x, y)
@@ -45,7 +47,10 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     owner = session.comm.position(MODEL_OWNER) is not None
     train, validation = samples(*parts["train"]), samples(*parts["validation"])
     steps = settings.epochs * -(-len(train) // settings.batch_size)
-    with progress(steps, "steps") if owner and show_progress else _silent() as update:
+    with warnings.catch_warnings(), (progress(steps, "steps") if owner and show_progress else _silent()) as update:
+        # --allow-out-of-range: one loud line per layer, from the model owner's process (the others see the same)
+        warnings.simplefilter("always", OutOfRangeWarning)
+        warnings.showwarning = _warn if owner else (lambda *a, **k: None)
         result = secure_train(session, kind, config, activations, train, settings, weights, weight_bounds,
                               validation=validation, keep_shared=keep_shared,
                               on_step=lambda epoch, step, per_epoch: update())
@@ -58,6 +63,11 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
             "planned_failure_bound": result.planned_failure_bound, "seconds_per_epoch": result.seconds_per_epoch,
             "weight_bounds": result.weight_bounds, "range_ratios": result.range_ratios,
             "conditional": result.conditional}
+
+
+def _warn(message, *rest, **options) -> None:
+    """Show a warning as one line on stderr."""
+    click.echo(f"approx: WARNING: {' '.join(str(message).split())}", err=True)
 
 
 class _silent:
