@@ -223,7 +223,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from mpc.launch import run
     from mpc.training.activations import check_trainable
     from mpc.training.loop import Samples, TrainSettings, plan_step
-    from mpc.training.precision import max_frac_bits
+    from mpc.training.precision import MIN_FRAC_BITS, check_failure_budget, max_frac_bits
     from nn.training import TrainConfig
 
     if parties != 2:
@@ -265,10 +265,12 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     train_samples = Samples.public(*secure_parts["train"])
     if frac_bits is None:
         steps = epochs * -(-len(train_samples) // batch_size)
-        at16 = plan_step(model_kind, config, activations, train_samples, settings, weight_bounds,
-                         16)["truncation_failure_bound"]
-        frac_bits = min(16, max_frac_bits(at16, 16, steps, budget)) if math.isfinite(at16) else 16
-        frac_bits = max(frac_bits, 1)
+        # planned at few bits (large values overflow the ring at many): a step's bound scales as 4^f
+        low = plan_step(model_kind, config, activations, train_samples, settings, weight_bounds,
+                        MIN_FRAC_BITS)["truncation_failure_bound"]
+        frac_bits = min(16, max_frac_bits(low, MIN_FRAC_BITS, steps, budget)) if math.isfinite(low) else 16
+        if frac_bits < MIN_FRAC_BITS:  # names the bits that would fit; fewer can only be asked for explicitly
+            check_failure_budget(low, MIN_FRAC_BITS, steps, budget)
     validation_part = "test" if keep_shared else "val"
     program_parts = {"train": secure_parts["train"], "validation": secure_parts[validation_part]}
     results = run(train_program, 2, transport=transport, frac_bits=frac_bits, timeout=timeout,

@@ -70,10 +70,13 @@ def test_kept_shares_are_one_file_per_party_and_add_up_to_the_model(poly_registr
 
 def test_forecaster_round_trip(poly_registry, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    out = invoke(["secure", "train", "--model", "forecaster", "--data", load_csv(tmp_path / "load.csv"),
-                  "--window", "4", "--hidden-size", "3", "--dense-size", "2", "--gate-activation", POLY_GATE,
-                  "--cell-activation", POLY_CELL, "--epochs", "1", "--batch-size", "16", "--weight-bound", "4",
-                  "--gradient-bound", "4", "--allow-out-of-range", "-o", "f.npz", "--json"], poly_registry)
+    args = ["secure", "train", "--model", "forecaster", "--data", load_csv(tmp_path / "load.csv"),
+            "--window", "4", "--hidden-size", "3", "--dense-size", "2", "--gate-activation", POLY_GATE,
+            "--cell-activation", POLY_CELL, "--epochs", "1", "--batch-size", "16", "--weight-bound", "4",
+            "--gradient-bound", "4", "--allow-out-of-range", "-o", "f.npz", "--json"]
+    refused = invoke(args, poly_registry)  # the budget leaves fewer than 8 fractional bits: not chosen silently
+    assert refused.exit_code == 2 and "no setting with 8 or more fractional bits fits" in refused.output
+    out = invoke([*args, "--frac-bits", "5"], poly_registry)
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout.splitlines()[-1])
     assert KEYS <= set(summary) and summary["truncation_failure_bound"] <= 1e-6
