@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import approx
 from approx import Registry, fit
+from cli.secure_train_command import train_to_the_last_epoch
 from mpc.tensor import Session
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost
 from mpc.training.loop import Samples, TrainSettings, plan_step, secure_train
@@ -35,19 +36,10 @@ from mpc.training.precision import (FAILURE_BUDGET, PublicBounds, TrainingPrecis
                                     max_frac_bits)
 from mpc.training.sgd import sgd_update
 from nn.network import MLPConfig, Network, one_hot
-from nn.training import TrainConfig, train
+from nn.training import TrainConfig
 
 CRYPTEN = {"mlp": {"rounds": 159, "bytes": 478e3, "epoch_seconds": 36.5, "accuracy": 0.956},
            "forecaster": {"rounds": 2378, "bytes": 243.5e6, "step_seconds": 11.6}}
-
-
-def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
-    """nn.training.train, keeping the last epoch's weights (as training on shares does), not the best one's."""
-    last = {}
-    train(model, train_xy, val_xy, config,
-          on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
-    for name, value in last.items():
-        model.params[name][...] = value
 
 
 def add(registry, approximation) -> str:

@@ -8,6 +8,7 @@ from cli import (  # noqa: F401  (each module attaches its commands to the group
     registry_commands,
     secure_commands,
     secure_infer_command,
+    secure_train_command,
     train_commands,
 )
 from cli.app import approx, main

@@ -1,0 +1,406 @@
+"""``approx secure train``: an MLP classifier or the LSTM forecaster trained on secret shares (local mode: every
+role launched from this process, which holds the data), beside its plaintext twin trained by ``nn``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+
+import click
+import numpy as np
+
+from approx.errors import ApproxError
+from cli.app import registry_option
+from cli.progress import progress
+from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option
+from cli.strict_json import dumps
+
+__all__ = ["secure_train_command", "train_program", "SHARE_FORMAT"]
+
+SHARE_FORMAT = "approx-model-shares/1"
+TRAINING_BUDGET = 1e-6
+BUDGET = Bounded("probability", 0.0, TRAINING_BUDGET, f"a probability above 0 and at most {TRAINING_BUDGET:g}")
+BOUND = Bounded("bound", 0.0, 1e6, "a number above 0 and at most 1e6")
+MODEL_OWNER = 0
+
+
+def train_program(session, kind, config, activations, parts, settings, weights, weight_bounds, keep_shared,
+                  show_progress):
+    """The SPMD program every party runs: :func:`mpc.training.loop.secure_train` with its own inputs only.
+
+    ``parts`` holds the training and validation (x, y) arrays; only the data owner's process shares them
+    (the others see their public shapes and bounds).  Returns what this process holds: the opened weights
+    (model owner), its shares of the weights by party (``keep_shared``), the validation predictions (model
+    owner) and the step's cost.
+    """
+    from mpc.training.loop import DATA_OWNER, Samples, secure_train
+    from mpc.training.precision import OutOfRangeWarning
+
+    def samples(x, y):
+        public = Samples.public(x, y)
+        if session.comm.position(DATA_OWNER) is None:
+            public.x = public.y = None
+        return public
+
+    owner = session.comm.position(MODEL_OWNER) is not None
+    train, validation = samples(*parts["train"]), samples(*parts["validation"])
+    steps = settings.epochs * -(-len(train) // settings.batch_size)
+    with warnings.catch_warnings(), (progress(steps, "steps") if owner and show_progress else _silent()) as update:
+        # --allow-out-of-range: one loud line per layer, from the model owner's process (the others see the same)
+        warnings.simplefilter("always", OutOfRangeWarning)
+        warnings.showwarning = _warn if owner else (lambda *a, **k: None)
+        result = secure_train(session, kind, config, activations, train, settings, weights, weight_bounds,
+                              validation=validation, keep_shared=keep_shared,
+                              on_step=lambda epoch, step, per_epoch: update())
+    shares = None
+    if keep_shared:  # this process's own shares, by party (in process: both)
+        shares = {party: {name: value[session.comm.position(party)] for name, value in result.shares.items()}
+                  for party in range(session.parties) if session.comm.position(party) is not None}
+    return {"weights": result.weights, "shares": shares, "validation": result.validation,
+            "step_cost": result.step_cost, "truncation_failure_bound": result.truncation_failure_bound,
+            "planned_failure_bound": result.planned_failure_bound, "seconds_per_epoch": result.seconds_per_epoch,
+            "weight_bounds": result.weight_bounds, "range_ratios": result.range_ratios,
+            "conditional": result.conditional}
+
+
+def _warn(message, *rest, **options) -> None:
+    """Show a warning as one line on stderr."""
+    click.echo(f"approx: WARNING: {' '.join(str(message).split())}", err=True)
+
+
+class _silent:
+    """A progress context that shows nothing (the other parties, and --json)."""
+
+    def __enter__(self):
+        return lambda item=None: None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
+    """nn.training.train, keeping the last epoch's weights (as training on shares does), not the best one's."""
+    from nn.training import train
+
+    last = {}
+    train(model, train_xy, val_xy, config,
+          on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
+    for name, value in last.items():
+        model.params[name][...] = value
+
+
+def write_shares(path: str, kind: str, party: int, shares: dict, frac_bits: int, meta: dict) -> None:
+    """One party's shares of the trained weights, as a self-describing .npz (atomic write).
+
+    The file holds ``metadata`` (JSON: format, model kind, party, parties, fractional bits, the model file's
+    metadata) and one uint64 array per weight: this party's additive share in Z_2^64 of the weight times
+    2^frac_bits (two's complement); the sum of both parties' arrays modulo 2^64 is the weight.
+    """
+    from nn.atomic_file import atomic_write
+
+    header = {"format": SHARE_FORMAT, "model": kind, "party": party, "parties": 2, "frac_bits": frac_bits,
+              "ring_bits": 64, "model_metadata": meta}
+    with atomic_write(path) as fh:
+        np.savez(fh, metadata=np.array(json.dumps(header, allow_nan=False)),
+                 **{name: np.asarray(value, dtype=np.uint64) for name, value in shares.items()})
+
+
+def share_paths(output: str) -> list:
+    """Where --keep-shared writes the parties' share files: OUTPUT with .party0, .party1 before the suffix."""
+    stem, dot, suffix = output.rpartition(".")
+    return [f"{stem}.party{k}.{suffix}" if dot and "/" not in suffix else f"{output}.party{k}" for k in range(2)]
+
+
+def _mlp_setup(data, label_column, hidden, activation, seed, registry):
+    from cli.classifier_commands import build_classifier, parse_hidden
+    from nn.network import one_hot
+    from nn.tabular import load_table
+
+    table = load_table(data, label_column, seed)
+    model, parts = build_classifier("mlp", table, parse_hidden(hidden), activation, "poly", False, False, 1,
+                                    registry, seed, loss="mse", dtype="float64")
+    classes = len(table.classes)
+    secure_parts = {name: (x, one_hot(y, classes)) for name, (x, y) in parts.items()}
+    config = {"sizes": (model.config.input_size, *model.config.hidden, classes)}
+    return table, model, parts, secure_parts, config
+
+
+def _forecaster_setup(data, time_column, load_column, holiday_calendar, window, lags, cell, gate_activation,
+                      cell_activation, hidden_activation, output_activation, hidden_size, dense_size, seed, registry):
+    from cli.train_commands import _dataset
+    from nn.forecaster import Forecaster, ForecasterConfig
+
+    dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
+    config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
+                              hidden_activation, output_activation, "poly", False, 0, dataset.load_columns,
+                              dtype="float64")
+    parts = {name: dataset.part(name) for name in ("train", "val", "test")}
+    model = Forecaster(config, registry=registry, seed=seed, output_bias=float(parts["train"][1].mean()))
+    secure_config = {"input_size": dataset.features, "hidden_size": hidden_size, "dense_size": dense_size,
+                     "cell": cell}
+    return dataset, model, parts, secure_config
+
+
+@secure.command("train")
+@click.option("--model", "model_kind", type=click.Choice(["mlp", "forecaster"]), default="mlp", show_default=True,
+              help="mlp: the feed-forward classifier with the square loss on one-hot targets (SecureML); "
+                   "forecaster: the LSTM load forecaster.")
+@click.option("--data", default=None,
+              help="mlp: 'digits' (built-in) or a CSV with feature columns and a label column [default: digits]; "
+                   "forecaster: 'taylor' (built-in) or a CSV with timestamp and load columns [default: taylor].")
+@click.option("--label-column", default="label", show_default=True, help="mlp: the CSV's label column.")
+@click.option("--time-column", default="timestamp", show_default=True, help="forecaster: CSV timestamp column.")
+@click.option("--load-column", default="load", show_default=True, help="forecaster: CSV load column.")
+@click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
+              help="forecaster: holiday calendar of the holidays package, COUNTRY or COUNTRY/SUBDIVISION.")
+@click.option("--hidden", default="32", show_default=True, help="mlp: hidden layer sizes, e.g. 32 or 32,16.")
+@click.option("--activation", default="sigmoid", show_default=True,
+              help="mlp: registry polynomial of the hidden and output layers (e.g. from approx fit --func sigmoid "
+                   "--degree 3 --interval -8 8).")
+@click.option("--window", type=click.IntRange(1), default=20, show_default=True,
+              help="forecaster: steps per input window.")
+@click.option("--lags", default="", help="forecaster: extra load features at these lags in steps, e.g. 48,336.")
+@click.option("--cell", type=click.Choice(["standard", "linear"]), default="linear", show_default=True,
+              help="forecaster: standard h = o * p_tanh(s), or linear h = o * s.")
+@click.option("--gate-activation", default="sigmoid", show_default=True,
+              help="forecaster: registry polynomial of the i, f, o gates.")
+@click.option("--cell-activation", default="tanh", show_default=True,
+              help="forecaster: registry polynomial of the candidate (and of the cell state, standard cell).")
+@click.option("--hidden-activation", default="square", show_default=True,
+              help="forecaster: first dense layer's activation (square, identity or a registry polynomial).")
+@click.option("--output-activation", default="identity", show_default=True,
+              help="forecaster: output layer's activation (identity, square or a registry polynomial).")
+@click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,
+              help="forecaster: units of the LSTM layer.")
+@click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
+              help="forecaster: units of the first dense layer.")
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True, help="Epochs (all are run).")
+@click.option("--batch-size", type=click.IntRange(1, 1 << 16), default=None,
+              help="Samples per SGD step [default: 16 for the mlp, 64 for the forecaster].")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
+              help="Public learning rate [default: mlp 2, forecaster 0.1].")
+@click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Public seed of the initial weights and of the order of the samples.")
+@click.option("--loss-scale", type=click.IntRange(1, 1 << 16), default=1, show_default=True,
+              help="Public power of two the output gradient is multiplied by on shares (keeps small gradients "
+                   "above 2^-f); --gradient-bound is then in scaled units.")
+@click.option("--parties", type=int, default=2, show_default=True, help="Parties holding shares (only 2).")
+@click.option("--transport", type=click.Choice(["inprocess", "tcp"]), default="inprocess", show_default=True,
+              help="tcp: every party and the dealer a process of its own, talking TCP on 127.0.0.1.")
+@timeout_option
+@click.option("--frac-bits", type=click.IntRange(1, 30), default=None,
+              help="Fixed-point fractional bits f in Z_2^64 [default: the largest up to 16 whose run "
+                   "truncation-failure bound fits --max-failure-probability].")
+@click.option("--max-failure-probability", "budget", type=BUDGET, default=TRAINING_BUDGET, show_default=True,
+              help="Largest accepted bound on the probability that any truncation of the run fails (at most 1e-6); "
+                   "a run above it is refused.")
+@allow_out_of_range_option
+@click.option("--weight-bound", type=BOUND, default=None,
+              help="Declared public bound on |w| during the run (checked on the revealed model).")
+@click.option("--gradient-bound", type=BOUND, default=None,
+              help="Declared public bound on the back-propagated gradients.")
+@click.option("--keep-shared", is_flag=True,
+              help="Open the weights to nobody: write one share file per party (OUTPUT.party0.npz, "
+                   "OUTPUT.party1.npz) instead of the model file.")
+@registry_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Model file [default: mlp.npz or forecaster.npz]; written only when training succeeds.")
+@click.option("--force", is_flag=True, help="Replace an -o file that holds another kind of model (or no model).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
+def secure_train_command(model_kind, data, label_column, time_column, load_column, holiday_calendar, hidden,
+                         activation, window, lags, cell, gate_activation, cell_activation, hidden_activation,
+                         output_activation, hidden_size, dense_size, epochs, batch_size, lr, l2, seed, loss_scale,
+                         parties, transport, timeout, frac_bits, budget, allow_out_of_range, weight_bound,
+                         gradient_bound, keep_shared, registry, output, force, as_json):
+    """Train on secret shares: the data owner (party 1) shares the samples, the initial weights come from the
+    public --seed, the weights stay shared for the whole run and are opened to the model owner (party 0) only
+    at the end (or never, with --keep-shared).  The same training runs in plaintext (nn) beside it."""
+    from cli.classifier_commands import check_options
+    from cli.train_commands import DEFAULT_OUTPUT, check_output, parse_lags
+    from mpc.launch import run
+    from mpc.training.activations import check_trainable
+    from mpc.training.loop import Samples, TrainSettings, plan_step
+    from mpc.training.precision import MIN_FRAC_BITS, check_failure_budget, max_frac_bits
+    from nn.training import TrainConfig
+
+    if parties != 2:
+        raise ApproxError(f"secure training runs with 2 parties (local truncation), not {parties}; use --parties 2")
+    check_options(click.get_current_context(), model_kind,
+                  ["time_column", "load_column", "holiday_calendar", "window", "lags", "cell", "gate_activation",
+                   "cell_activation", "hidden_activation", "output_activation", "hidden_size", "dense_size"],
+                  ["label_column", "hidden", "activation"])
+    if loss_scale & (loss_scale - 1):
+        raise ApproxError(f"--loss-scale must be a power of two, got {loss_scale}")
+    output = output or DEFAULT_OUTPUT[model_kind]
+    paths = share_paths(output) if keep_shared else [output]
+    for path in paths:
+        if keep_shared:
+            _check_share_output(path, force)
+        else:
+            check_output(path, model_kind, force)
+    batch_size = batch_size or (16 if model_kind == "mlp" else 64)
+    lr = lr or (2.0 if model_kind == "mlp" else 0.1)
+    if model_kind == "mlp":
+        table, twin, parts, secure_parts, config = _mlp_setup(data or "digits", label_column, hidden, activation,
+                                                              seed, registry)
+        dataset = None
+    else:
+        dataset, twin, parts, config = _forecaster_setup(
+            data or "taylor", time_column, load_column, holiday_calendar, window, parse_lags(None, None, lags), cell,
+            gate_activation, cell_activation, hidden_activation, output_activation, hidden_size, dense_size, seed,
+            registry)
+        secure_parts = parts
+    activations = {role: act.activation for role, act in twin.activations().items()}
+    if model_kind == "mlp":
+        activations.setdefault("output", activations["hidden"])
+    for role, act in activations.items():
+        check_trainable(act, f"{role} ({_layer(model_kind, role)})")
+    init = {name: value.copy() for name, value in twin.params.items()}
+    weight_bounds = {name: max(float(np.max(np.abs(v), initial=0.0)), 2.0**-16) for name, v in init.items()}
+    settings = TrainSettings(epochs, batch_size, lr, l2, seed, loss_scale, budget, allow_out_of_range, weight_bound,
+                             gradient_bound)
+    train_samples = Samples.public(*secure_parts["train"])
+    if frac_bits is None:
+        steps = epochs * -(-len(train_samples) // batch_size)
+        # planned at few bits (large values overflow the ring at many): a step's bound scales as 4^f
+        low = plan_step(model_kind, config, activations, train_samples, settings, weight_bounds,
+                        MIN_FRAC_BITS)["truncation_failure_bound"]
+        frac_bits = min(16, max_frac_bits(low, MIN_FRAC_BITS, steps, budget)) if math.isfinite(low) else 16
+        if frac_bits < MIN_FRAC_BITS:  # names the bits that would fit; fewer can only be asked for explicitly
+            check_failure_budget(low, MIN_FRAC_BITS, steps, budget)
+    validation_part = "test" if keep_shared else "val"
+    program_parts = {"train": secure_parts["train"], "validation": secure_parts[validation_part]}
+    results = run(train_program, 2, transport=transport, frac_bits=frac_bits, timeout=timeout,
+                  args=(model_kind, config, activations, program_parts, settings, init, weight_bounds, keep_shared,
+                        not as_json),
+                  params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
+                          "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed})
+    owner = results[MODEL_OWNER]["value"]
+    # the plaintext twin: the same initial weights, polynomials, batches and learning rate, in float64
+    train_to_the_last_epoch(twin, parts["train"], parts["val"], TrainConfig(epochs, batch_size, lr, l2, None,
+                                                                            epochs + 1, seed))
+    summary = _summary(model_kind, twin, owner, parts, dataset, keep_shared, registry, frac_bits, batch_size)
+    summary.update({"model": model_kind, "transport": transport, "parties": 2, "frac_bits": frac_bits,
+                    "epochs": epochs, "batch_size": batch_size, "lr": lr, "l2": l2, "seed": seed,
+                    "loss_scale": loss_scale, "max_failure_probability": budget, "keep_shared": keep_shared,
+                    "output": paths})
+    meta = _model_meta(model_kind, data, label_column, table if model_kind == "mlp" else None, dataset,
+                       time_column, load_column, holiday_calendar, window, lags, summary)
+    if keep_shared:
+        held = {party: shares for result in results for party, shares in (result["value"]["shares"] or {}).items()}
+        for party, path in enumerate(paths):
+            write_shares(path, model_kind, party, held[party], frac_bits,
+                         {**meta, "config": _twin_config(twin), "activations": {
+                             role: act.describe() for role, act in twin.activations().items()}})
+    else:
+        from nn.persistence import save_model
+
+        secure_model = _with_weights(twin, owner["weights"], registry)
+        save_model(output, secure_model, meta)
+    if as_json:
+        click.echo(dumps(summary))
+        return
+    _echo(summary, model_kind)
+
+
+def _layer(kind: str, role: str) -> str:
+    names = {"mlp": {"hidden": "hidden layers; --activation", "output": "output layer; --activation"},
+             "forecaster": {"gate": "LSTM gates i, f, o; --gate-activation", "cell": "LSTM candidate; "
+                            "--cell-activation", "hidden": "dense1; --hidden-activation",
+                            "output": "dense2; --output-activation"}}
+    return names[kind][role]
+
+
+def _check_share_output(path: str, force: bool) -> None:
+    from nn.atomic_file import check_writable
+
+    problem = check_writable(path)
+    if problem:
+        raise ApproxError(f"cannot write {path}: {problem}; choose another -o")
+    if os.path.exists(path) and not force:
+        raise ApproxError(f"{path} exists; give another -o, or --force to replace it")
+
+
+def _twin_config(model) -> dict:
+    import dataclasses
+
+    return json.loads(dumps(dataclasses.asdict(model.config)))
+
+
+def _with_weights(twin, weights: dict, registry):
+    """A model like the twin holding the weights trained on shares."""
+    model = type(twin)(twin.config, registry=registry)
+    for name, value in weights.items():
+        model.params[name][...] = value
+    return model
+
+
+def _summary(kind, twin, owner, parts, dataset, keep_shared, registry, frac_bits, batch_size) -> dict:
+    cost = owner["step_cost"]
+    figures = {
+        "bytes_per_party_per_step": cost["bytes_per_party"], "rounds_per_step": cost["rounds"],
+        "floor_bytes_per_step": cost["floor_bytes_per_party"], "floor_rounds_per_step": cost["floor_rounds"],
+        "triples_per_step": cost["triples"],
+        "seconds_per_epoch": float(np.mean(owner["seconds_per_epoch"])), "epochs_run": len(owner["seconds_per_epoch"]),
+        "truncation_failure_bound": owner["truncation_failure_bound"],
+        "planned_failure_bound": owner["planned_failure_bound"],
+        "failure_bound_conditional": owner["conditional"],
+        "weight_bound_per_epoch": owner["weight_bounds"],
+        "preactivation_bound_over_interval": owner["range_ratios"][-1],
+    }
+    if kind == "mlp":
+        x_test, y_test = parts["test"]
+        if keep_shared:  # predicted on shares after the last epoch, opened to the model owner only
+            accuracy = float(np.mean(owner["validation"][-1].argmax(axis=1) == y_test))
+        else:
+            accuracy = float(np.mean(_with_weights(twin, owner["weights"], registry).predict(x_test) == y_test))
+        return {"test_accuracy": accuracy, "plaintext_test_accuracy": float(np.mean(twin.predict(x_test) == y_test)),
+                **figures}
+    from nn.evaluation import evaluate
+    from nn.metrics import scores
+
+    if keep_shared:
+        actual = dataset.loads[dataset.target_pos[dataset.splits["test"]]]
+        mape = scores(dataset.to_mw(owner["validation"][-1]), actual)["mape"]
+    else:
+        mape = evaluate(_with_weights(twin, owner["weights"], registry), dataset)["test"]["mape"]
+    return {"test_mape": mape, "plaintext_test_mape": evaluate(twin, dataset)["test"]["mape"], **figures}
+
+
+def _model_meta(kind, data, label_column, table, dataset, time_column, load_column, holiday_calendar, window, lags,
+                summary) -> dict:
+    """What ``approx train`` records beside the weights, so that ``approx evaluate`` reads the file."""
+    from nn.provenance import series_record, source_record
+
+    record = {"summary": json.loads(dumps({**summary, "train": {
+        "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
+        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"]}}))}
+    if kind == "mlp":
+        return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
+                         "classes": table.classes}, **record}
+    from cli.train_commands import parse_lags
+
+    return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
+            "data": series_record(data or "taylor", time_column, load_column, holiday_calendar),
+            "features": {"window": window, "lags": list(parse_lags(None, None, lags))}, **record}
+
+
+def _echo(summary: dict, kind: str) -> None:
+    if kind == "mlp":
+        click.echo(f"test accuracy {100 * summary['test_accuracy']:.2f} % trained on shares, "
+                   f"{100 * summary['plaintext_test_accuracy']:.2f} % plaintext twin")
+    else:
+        click.echo(f"test MAPE {summary['test_mape']:.3f} % trained on shares, "
+                   f"{summary['plaintext_test_mape']:.3f} % plaintext twin")
+    click.echo(f"per step: {summary['rounds_per_step']} rounds (floor {summary['floor_rounds_per_step']}), "
+               f"{summary['bytes_per_party_per_step']} bytes sent per party (floor "
+               f"{summary['floor_bytes_per_step']}); {summary['seconds_per_epoch']:.2f} s per epoch, "
+               f"{summary['epochs_run']} epochs, {summary['frac_bits']} fractional bits")
+    condition = (" (conditional on the declared bounds and on the pre-activations staying inside the intervals)"
+                 if summary["failure_bound_conditional"] else "")
+    click.echo(f"local truncations of the run fail with probability below {summary['truncation_failure_bound']:.1e} "
+               f"(budget {summary['max_failure_probability']:.1e}){condition}")
+    click.echo(("shares written to " if summary["keep_shared"] else "model saved to ") + ", ".join(summary["output"]))
