@@ -218,6 +218,9 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     """Train on secret shares: the data owner (party 1) shares the samples, the initial weights come from the
     public --seed, the weights stay shared for the whole run and are opened to the model owner (party 0) only
     at the end (or never, with --keep-shared).  The same training runs in plaintext (nn) beside it."""
+    from cli.extras import require
+
+    require("secure train", "nn", "mpc")
     from cli.classifier_commands import check_options
     from cli.train_commands import DEFAULT_OUTPUT, check_output, parse_lags
     from mpc.launch import run

@@ -28,6 +28,7 @@ NEEDS = [
     (["plot", "sigmoid", "-o", "p.png"], ["plot"]),
     (["secure", "eval", "--activation", "sigmoid"], ["mpc"]),
     (["secure", "infer", "model.npz"], ["nn", "mpc"]),
+    (["secure", "train", "--epochs", "1"], ["nn", "mpc"]),
     (["party", "--role", "data-owner"], ["nn", "mpc"]),
     (["dealer"], ["mpc"]),
 ]
