@@ -10,9 +10,6 @@ docs/secure-deployment.md for a two-host run.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 
 import click
 import numpy as np
@@ -20,6 +17,7 @@ import numpy as np
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
 from cli.extras import require
+from cli.strict_json import dumps
 from cli.secure_commands import (allow_out_of_range_option, safety_options, timeout_option, tls_config, tls_options,
                                  warn_out_of_range)
 from cli.train_commands import model_dataset, with_data_options
@@ -78,20 +76,15 @@ def _announce_listener(name: str, listener) -> None:
     click.echo(f"approx: {name} listening on {host}:{port}", err=True)
 
 
-def _write_atomic(path: str, forecasts: np.ndarray) -> None:
-    """The forecasts (MW) as .npy or one value per line, through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if path.endswith(".npy"):
-                np.save(fh, forecasts)
-            else:
-                fh.write("".join(f"{v!r}\n" for v in forecasts.tolist()).encode())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def _write_forecasts(path: str, forecasts: np.ndarray) -> None:
+    """The forecasts (MW) as .npy or one value per line, written whole or not at all."""
+    from nn.atomic_file import atomic_write
+
+    with atomic_write(path) as fh:
+        if path.endswith(".npy"):
+            np.save(fh, forecasts)
+        else:
+            fh.write("".join(f"{v!r}\n" for v in forecasts.tolist()).encode())
 
 
 @approx.command("party")
@@ -179,13 +172,13 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         ds, x = dataset["ds"], dataset["x"]
         forecasts = ds.to_mw(value["forecasts"])
         if output:
-            _write_atomic(output, forecasts)
+            _write_forecasts(output, forecasts)
         summary.update({"windows": len(x), "split": split, "output": output})
         if split != "all":
             actual = ds.loads[ds.target_pos[ds.splits[split]]][:len(x)]
             summary["secure"] = scores(forecasts, actual)
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
     click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
@@ -216,7 +209,7 @@ def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_
     except Exception as exc:  # the parties were told; this process says it in one line too
         raise ApproxError(failure_text(exc)) from None
     if as_json:
-        click.echo(json.dumps(out))
+        click.echo(dumps(out))
         return
     click.echo(f"dealt for {parties} parties: {out['offline_bytes']} bytes of derived shares, "
                + ", ".join(f"{k} {v}" for k, v in out["counts"].items()))

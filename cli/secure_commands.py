@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -12,6 +11,7 @@ import numpy as np
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
 from cli.extras import require
+from cli.strict_json import dumps
 
 MAX_RANDOM = 10_000_000
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -223,7 +223,7 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
         "online_seconds": online,
     }
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(dumps(result))
         return
     click.echo(f"{name} on {x.size} secret-shared inputs, {parties} parties ({transport}), "
                f"{planned.frac_bits} fractional bits")
