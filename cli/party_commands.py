@@ -149,8 +149,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     if listener is not None:
         _announce_listener(role, listener)
     settings = {"frac_bits": frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
-                "on_plan": lambda planned, acts: warn_out_of_range(
-                    planned.out_of_range, {a.name: a.interval for a in acts.values() if hasattr(a, "interval")})}
+                "on_plan": lambda planned, acts: warn_out_of_range(planned.out_of_range, acts)}
     params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits,
               "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range}
     try:

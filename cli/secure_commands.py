@@ -98,9 +98,10 @@ def tls_config(cert, key, ca, transport: str = "tcp"):
 
 
 def warn_out_of_range(out_of_range: dict, activations: dict) -> None:
-    """The loud warning of --allow-out-of-range, on stderr."""
+    """The loud warning of --allow-out-of-range, on stderr (``activations``: role -> approx.Activation)."""
+    intervals = {a.name: a.interval for a in activations.values() if hasattr(a, "interval")}
     for name, bound in out_of_range.items():
-        lo, hi = activations[name]
+        lo, hi = intervals[name]
         click.echo(f"approx: WARNING: the public bounds let the input of {name} reach +-{bound:.3g}, outside its "
                    f"interval [{lo:g}, {hi:g}]; where it leaves it the results can be wrong "
                    "(--allow-out-of-range)", err=True)

@@ -53,8 +53,7 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
     config, activations, bounds, _ = public_model(announced)
     planned = plan_forecast(config, activations, bounds, x.shape, float(np.max(np.abs(x), initial=0.0)), frac_bits,
                             budget, allow_out_of_range)
-    warn_out_of_range(planned.out_of_range, {a.name: a.interval for a in activations.values()
-                                             if hasattr(a, "interval")})
+    warn_out_of_range(planned.out_of_range, activations)
     return planned
 
 

@@ -17,7 +17,7 @@ import ssl
 import time
 
 from mpc.handshake import Hello, TlsConfig, agree, check_role, hello_payload, parse_hello
-from mpc.wire import (DEALER, HELLO_LIMIT, MessageType, PeerError, ProtocolError, TransportError, peer_name,
+from mpc.wire import (DEALER, ERROR_LIMIT, HELLO_LIMIT, MessageType, PeerError, ProtocolError, TransportError, peer_name,
                       peer_text, recv_message, send_message)
 
 __all__ = ["Channel", "Identity", "dial", "accept", "REQUEST_LIMIT", "PUBLIC_LIMIT"]
@@ -130,7 +130,7 @@ class Channel:
             return
         self.closed = True
         try:
-            self.send(kind, text.encode()[:4000])
+            self.send(kind, text.encode()[:ERROR_LIMIT])
             if kind == MessageType.ERROR:
                 self.sock.shutdown(socket.SHUT_WR)
                 self.sock.settimeout(1.0)
@@ -147,7 +147,7 @@ def _refuse(sock: socket.socket, me: int, reason: str) -> None:
     """Tell a peer why it is refused (best effort), and close."""
     try:
         sock.settimeout(1.0)
-        send_message(sock, MessageType.ERROR, me, reason.encode()[:4000])
+        send_message(sock, MessageType.ERROR, me, reason.encode()[:ERROR_LIMIT])
     except OSError:
         pass
     finally:

@@ -63,7 +63,7 @@ def describe_model(config: dict, activations: dict, weights: dict, features: dic
     described = {role: {"name": act.name, **({"approximation": act.approximation.to_dict()}
                                               if isinstance(act, PolynomialActivation) else {})}
                  for role, act in activations.items()}
-    keep = ("input_size", "hidden_size", "dense_size", "cell", "highway", "highway_features")
+    keep = (*_SIZES, "cell", "highway", "highway_features")
     return {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if k in keep},
             "activations": described, "bounds": weight_bounds(weights),
             "features": {"window": features.get("window"), "lags": list(features.get("lags", []))}}
@@ -197,7 +197,7 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
     -------
     dict
         ``forecasts`` (ndarray (N,), the data owner's; None elsewhere), ``online_seconds``, ``stats``,
-        ``plan`` (:class:`~mpc.planning.Plan` as a dict), ``public`` (the model announcement).
+        ``plan`` (:class:`~mpc.planning.Plan` as a dict).
 
     Raises
     ------
@@ -233,5 +233,5 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         out.append(secure.forecast(x[first:first + batch] if x is not None else None, part, magnitude))
     online = time.perf_counter() - start
     return {"forecasts": np.concatenate(out) if x is not None else None, "online_seconds": online,
-            "stats": session.stats(), "plan": planned.to_dict(), "public": announced}
+            "stats": session.stats(), "plan": planned.to_dict()}
 

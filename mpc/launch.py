@@ -33,14 +33,13 @@ def _role(conn, role: int, parties: int, program, args, options: dict) -> None:
         listener = listen_on((options["host"], 0))
         conn.send(("port", listener.getsockname()[1]))
         addresses, dealer_address = conn.recv()
-        common = {key: options[key] for key in ("timeout", "tls", "seed", "session", "params")}
+        common = {key: options[key] for key in ("timeout", "tls", "seed", "session")}
         if role == DEALER:
-            conn.send(("ok", run_dealer(parties, listener=listener, **{k: v for k, v in common.items()
-                                                                          if k != "params"})))
+            conn.send(("ok", run_dealer(parties, listener=listener, **common)))
             return
         conn.send(("ok", run_party(program, role, parties, peers=dict(enumerate(addresses)), dealer=dealer_address,
                                    listener=listener, args=args, frac_bits=options["frac_bits"],
-                                   session_options=options["session_options"], **common)))
+                                   session_options=options["session_options"], params=options["params"], **common)))
     except Exception as exc:  # reported to the launcher, which raises it with the party's name
         conn.send(("error", failure_text(exc)))
 
