@@ -31,7 +31,7 @@ RUNS = [  # (model, activation, lr, patience): approx train's defaults
 
 def ours(kind, activation, lr, patience, seed, registry, dtype):
     data = load_table("digits", seed=seed)
-    model, parts = build_classifier(kind, data, (32,), activation, "poly", False, False, 8, registry, seed, dtype)
+    model, parts = build_classifier(kind, data, (32,), activation, "poly", False, False, 8, registry, seed, dtype=dtype)
     history = train(model, parts["train"], parts["val"], TrainConfig(150, 16, lr, 0.0, 5.0, patience, seed))
     x, y = parts["test"]
     return classification_scores(model.predict(x), y, 10)["accuracy"], history.seconds

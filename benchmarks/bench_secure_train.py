@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import approx
 from approx import Registry, fit
 from cli.secure_train_command import train_to_the_last_epoch
+from mpc.forecaster import weight_bounds
 from mpc.tensor import Session
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost
 from mpc.training.loop import Samples, TrainSettings, plan_step, secure_train
@@ -116,6 +117,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
     cell = add(registry, fit("tanh", 3, interval=(-1.0, 1.0)))
     data = make_dataset(load_series("taylor", "timestamp", "load"))
     (xtr, ytr), (xva, yva) = data.part("train"), data.part("val")
+    steps_per_epoch = -(-len(xtr) // 64)  # batch 64
     config = ForecasterConfig(58, 40, 20, gate, cell, "linear", "square", "identity")
     twin = Forecaster(config, registry=registry, seed=0, output_bias=float(ytr.mean()))
     init = {k: v.copy() for k, v in twin.params.items()}
@@ -145,7 +147,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
           f"{CRYPTEN['forecaster']['step_seconds']} s ({CRYPTEN['forecaster']['step_seconds'] / seconds:.1f}x ours)")
     for epochs in runs:
         settings = TrainSettings(epochs, 64, lr, 0.0, 0, 256, float("inf"), allow_out_of_range=True)
-        bounds = {k: max(float(np.max(np.abs(v))), 2.0**-16) for k, v in init.items()}
+        bounds = weight_bounds(init)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = secure_train(Session(2, frac_bits), "forecaster",
@@ -166,14 +168,14 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
         epoch_seconds = float(np.mean(result.seconds_per_epoch))
         try:
             verdict = "within"
-            check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, 44 * epochs)
+            check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, steps_per_epoch * epochs)
         except TrainingPrecisionError:
             verdict = "refused at"
         formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
-        print(f"  {epochs} epoch(s) of 44 steps: {epoch_seconds:.1f} s per epoch on shares "
-              f"({epoch_seconds / 44:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, "
+        print(f"  {epochs} epoch(s) of {steps_per_epoch} steps: {epoch_seconds:.1f} s per epoch on shares "
+              f"({epoch_seconds / steps_per_epoch:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, "
               f"{epoch_seconds / twin_epoch:.0f}x); step "
-              f"{cost_line(result.step_cost, epoch_seconds / 44)}; closed formula {formula['rounds']} rounds, "
+              f"{cost_line(result.step_cost, epoch_seconds / steps_per_epoch)}; closed formula {formula['rounds']} rounds, "
               f"{formula['bytes_per_party'] / 1e6:.3f} MB")
         print(f"  correlations per step (elements): {result.step_cost['triples']}")
         print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "

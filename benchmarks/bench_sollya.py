@@ -11,12 +11,13 @@ at the maximum Sollya locates, so a lower end of the sup norm; with --supnorm it
 of ``supnorm`` (accuracy 2^-30), which costs 10-20 s a call here (the full grid then takes hours).
 
 Printed, per exported form (the native polynomial in t, the float64 monomial coefficients in x, the
-fixed-point coefficients of --frac-bits):
+fixed-point coefficients that `approx fit --frac-bits` gives):
 - violations: our certified bound below Sollya's lower end (must be 0);
 - tightness: our bound / Sollya's upper end - 1 (for the monomial form the bound also covers float64
   evaluation by Horner, which Sollya's exact sup norm does not: the ratio shows what that costs);
 - minimax: our located sup norm against Sollya's remez (its sup norm), relative difference;
-- --frac-bits: our certified bound, nearest rounding's, and Sollya's fpminimax (fixed, absolute) sup norm;
+- fixed point (FRAC_BITS, as `approx fit --frac-bits F`): our certified bound, nearest rounding's,
+  and Sollya's fpminimax (fixed, absolute) sup norm;
 - time: `approx.fit` (minimax, all figures) against Sollya's remez + supnorm on a few cases, Sollya's
   time measured by its own clock (interpreter start excluded on both sides).
 """

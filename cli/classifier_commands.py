@@ -33,7 +33,7 @@ def model_parts(kind: str, data, steps: int) -> dict:
 
 
 def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int, check=None, loss: str = "cross_entropy",
+                     steps: int, registry, seed: int, *, check=None, loss: str = "cross_entropy",
                      dtype: str | None = None):
     """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData),
     in floating-point type ``dtype`` (default: the configurations' default).
@@ -54,17 +54,16 @@ def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative
     dtype = dtype or DEFAULT_DTYPE
     parts = model_parts(kind, data, steps)
     classes = len(data.classes)
-    dtype_option = {} if dtype is None else {"dtype": dtype}
     if kind == "mlp":
         config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip, loss=loss,
-                           output_activation=activation if loss == "mse" else "identity", **dtype_option)
+                           output_activation=activation if loss == "mse" else "identity", dtype=dtype)
         if check is not None:
             check(config)
         return Network(config, registry=registry, seed=seed), parts
     if len(hidden) != 1:
         raise ApproxError("the RNN has one recurrent layer: give one --hidden size, e.g. --hidden 32")
     config = RNNClassifierConfig(parts["train"][0].shape[2], hidden[0], classes, activation, derivative, clip,
-                                 per_step, **dtype_option)
+                                 per_step, dtype=dtype)
     if check is not None:
         check(config)
     return RNNClassifier(config, registry=registry, seed=seed), parts

@@ -3,6 +3,7 @@ role launched from this process, which holds the data), beside its plaintext twi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -47,7 +48,8 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     owner = session.comm.position(MODEL_OWNER) is not None
     train, validation = samples(*parts["train"]), samples(*parts["validation"])
     steps = settings.epochs * -(-len(train) // settings.batch_size)
-    with warnings.catch_warnings(), (progress(steps, "steps") if owner and show_progress else _silent()) as update:
+    with warnings.catch_warnings(), (progress(steps, "steps") if owner and show_progress
+                                        else contextlib.nullcontext(lambda item=None: None)) as update:
         # --allow-out-of-range: one loud line per layer, from the model owner's process (the others see the same)
         warnings.simplefilter("always", OutOfRangeWarning)
         warnings.showwarning = _warn if owner else (lambda *a, **k: None)
@@ -70,14 +72,6 @@ def _warn(message, *rest, **options) -> None:
     click.echo(f"approx: WARNING: {' '.join(str(message).split())}", err=True)
 
 
-class _silent:
-    """A progress context that shows nothing (the other parties, and --json)."""
-
-    def __enter__(self):
-        return lambda item=None: None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
@@ -223,6 +217,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     require("secure train", "nn", "mpc")
     from cli.classifier_commands import check_options
     from cli.train_commands import DEFAULT_OUTPUT, check_output, parse_lags
+    from mpc.forecaster import weight_bounds as published_bounds
     from mpc.launch import run
     from mpc.training.activations import check_trainable
     from mpc.training.loop import Samples, TrainSettings, plan_step
@@ -262,7 +257,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     for role, act in activations.items():
         check_trainable(act, f"{role} ({_layer(model_kind, role)})")
     init = {name: value.copy() for name, value in twin.params.items()}
-    weight_bounds = {name: max(float(np.max(np.abs(v), initial=0.0)), 2.0**-16) for name, v in init.items()}
+    weight_bounds = published_bounds(init)
     settings = TrainSettings(epochs, batch_size, lr, l2, seed, loss_scale, budget, allow_out_of_range, weight_bound,
                              gradient_bound)
     train_samples = Samples.public(*secure_parts["train"])

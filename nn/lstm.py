@@ -82,7 +82,11 @@ class LSTM:
         self._buffers = None
 
     def _specs(self) -> tuple:
-        return tuple(kernels.spec(a, self.dtype) for a in (self.gate, self.candidate, self.cell_activation))
+        """The kernels' activation specs, rebuilt only when an activation is replaced (not every forward pass)."""
+        acts = (self.gate, self.candidate, self.cell_activation)
+        if getattr(self, "_spec_key", None) != tuple(map(id, acts)):
+            self._spec_key, self._spec = tuple(map(id, acts)), tuple(kernels.spec(a, self.dtype) for a in acts)
+        return self._spec
 
     def _workspace(self, steps: int, n: int) -> dict:
         """The kernels' buffers for batches of n sequences of ``steps`` steps (kept for the last shape seen)."""

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from mpc.forecaster import DATA_OWNER, MODEL_OWNER
 from mpc.tensor import Session
 from mpc.training.activations import check_trainable
 from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shapes, mlp_shapes
@@ -39,7 +40,6 @@ from mpc.training.sgd import sgd_update
 __all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes",
            "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
 
-MODEL_OWNER, DATA_OWNER = 0, 1
 
 
 @dataclasses.dataclass(frozen=True)
