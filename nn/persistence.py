@@ -78,6 +78,11 @@ def model_kind(path) -> str | None:
         return None
     if not isinstance(meta, dict):
         return None
+    return _kind(meta)
+
+
+def _kind(meta: dict):
+    """The model kind a file's metadata names (files of the older formats included), or None."""
     return OLD_FORMATS.get(meta.get("format")) or (meta.get("model") if meta.get("format") == FORMAT else None)
 
 
@@ -140,7 +145,7 @@ def load_model(path, registry=None) -> tuple[object, dict]:
         raise ModelFileError(f"{path} is not a model file written by approx train") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path} is not a model file written by approx train")
-    kind = OLD_FORMATS.get(meta.get("format")) or (meta.get("model") if meta.get("format") == FORMAT else None)
+    kind = _kind(meta)
     if kind not in MODELS:
         raise ModelFileError(f"{path} is not a model file written by approx train (format {meta.get('format')!r})")
     meta["model"] = kind
