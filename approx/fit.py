@@ -22,6 +22,7 @@ from numpy.polynomial import chebyshev as C
 from approx import fixed_point
 from approx.approximation import Approximation, ErrorFigures, FixedPoint
 from approx.certify import certified_bound
+from approx.domain import t_of_x, x_of_t
 from approx.errors import FitError, UnknownNameError
 from approx.evaluation import UNIT_ROUNDOFF, evaluation_floor, monomial_power_t, monomial_rounding_bound, round_up
 from approx.exact_series import derivative, mp_horner
@@ -91,7 +92,8 @@ def _lsq_points(points, weights, a: float, b: float, degree: int):
         w = np.asarray(weights, dtype=np.float64).ravel()
         if w.shape != x.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise FitError(f"weights must be {x.size} positive finite numbers, one per point")
-    return (2.0 * x - a - b) / (b - a), w
+    shift, scale = t_of_x(a, b)
+    return shift + scale * x, w
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +106,7 @@ class _Fit:
 
 
 def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, points, weights) -> _Fit:
-    mid, half = (a + b) / 2, (b - a) / 2
+    mid, half = x_of_t(a, b)
     sym = target.symmetry
     use_sym = sym is not None and a == -b and points is None and not (sym.slope != 0 and degree < 1)
     offset, slope = (sym.offset, sym.slope) if use_sym else (0.0, 0.0)
@@ -136,10 +138,12 @@ def _located(target: Target, np_poly, power: list[Fraction], a: float, b: float,
 
 
 def _figures(target: Target, np_poly, power: list[Fraction], a: float, b: float, degree: int,
-             monomial: np.ndarray | None = None, floor: float | None = None) -> ErrorFigures:
-    """Located sup norm, certified bound and rms of f - p; with ``monomial`` (float64 coefficients in x)
-    also the certified bound of that form evaluated by Horner in float64."""
-    located = _located(target, np_poly, power, a, b, degree)
+             monomial: np.ndarray | None = None, floor: float | None = None,
+             located: float | None = None) -> ErrorFigures:
+    """Located sup norm (unless already ``located``), certified bound and rms of f - p; with ``monomial``
+    (float64 coefficients in x) also the certified bound of that form evaluated by Horner in float64."""
+    if located is None:
+        located = _located(target, np_poly, power, a, b, degree)
     cert = certified_bound(target, power, a, b)
     located = max(located, cert.lower)
     monomial_bound = None
@@ -170,8 +174,9 @@ def _skeleton(target: Target, method: str, degree: int, a: float, b: float, resu
                          kind=result.kind, coef=result.coef, errors=ErrorFigures(0.0, 0.0, 0.0))
 
 
-def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _Fit) -> _Fit:
-    """The Remez result, or the Chebyshev interpolant where the exchange failed at float64's floor.
+def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _Fit) -> tuple[_Fit, float | None]:
+    """The Remez result, or the Chebyshev interpolant where the exchange failed at float64's floor, with its
+    located sup norm when the check had to locate it (None otherwise).
 
     Raises
     ------
@@ -180,26 +185,26 @@ def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _F
     """
     cheb = _fit_degree(target, "chebyshev", degree, a, b, None, None)
     if np.array_equal(cheb.coef, result.coef) and result.converged:
-        return result
+        return result, None
     ours, theirs = (_skeleton(target, "minimax", degree, a, b, r) for r in (result, cheb))
     ours_error = _located(target, ours.series_in_t(), ours.power_coef_t(), a, b, degree)
     cheb_error = _located(target, theirs.series_in_t(), theirs.power_coef_t(), a, b, degree)
     if ours_error <= cheb_error and not np.array_equal(cheb.coef, result.coef):
-        return result
+        return result, ours_error
     floor = evaluation_floor(theirs.power_coef_t(), a, b)
     if cheb_error > floor:
         raise FitError(f"minimax (Remez exchange) did not converge for {target.name} degree {degree} on "
                        f"[{a:g}, {b:g}]: no reference equioscillates and its error {ours_error:.3g} is not below "
                        f"the Chebyshev interpolant's {cheb_error:.3g}; use --method chebyshev")
-    mid, half = (a + b) / 2, (b - a) / 2
+    mid, half = x_of_t(a, b)
     reference = METHODS["minimax"].alternating_reference(lambda t: target.np(mid + half * t), cheb.coef)
-    return dataclasses.replace(cheb, reference=reference, converged=False, parity=None)
+    return dataclasses.replace(cheb, reference=reference, converged=False, parity=None), cheb_error
 
 
 def _fixed_point(target: Target, power: list[Fraction], a: float, b: float, degree: int,
                  frac_bits: int) -> FixedPoint:
     """Nearest rounding and the lattice search's candidates, certified; the least bound is kept."""
-    mid, half = (a + b) / 2, (b - a) / 2
+    mid, half = x_of_t(a, b)
     candidates = {fixed_point.nearest(power, frac_bits): "nearest"}
     for ints in fixed_point.lattice_candidates(lambda t: target.np(mid + half * t), power, frac_bits):
         candidates.setdefault(ints, "lattice")
@@ -217,19 +222,20 @@ def _fixed_point(target: Target, power: list[Fraction], a: float, b: float, degr
 
 def _evaluate(target: Target, name: str | None, method: str, degree: int, a: float, b: float,
               result: _Fit, frac_bits: int | None) -> Approximation:
+    located = None
     if method == "minimax":
-        result = _checked_minimax(target, degree, a, b, result)
+        result, located = _checked_minimax(target, degree, a, b, result)
     approx = _skeleton(target, method, degree, a, b, result)
     in_t = approx.series_in_t()
     power = approx.power_coef_t()
     errors = _figures(target, in_t, power, a, b, degree, monomial=approx.coefficients,
-                      floor=evaluation_floor(power, a, b))
+                      floor=evaluation_floor(power, a, b), located=located)
     deriv_errors = None
     d_target = target.derivative
     if d_target is not None:
-        scale = Fraction(2) / (Fraction(b) - Fraction(a))  # dt/dx
+        scale = t_of_x(Fraction(a), Fraction(b))[1]  # dt/dx, exact
         d_power = [scale * v for v in derivative(power)]
-        deriv_errors = _figures(d_target, in_t.deriv() * (2.0 / (b - a)), d_power, a, b, max(degree - 1, 0),
+        deriv_errors = _figures(d_target, in_t.deriv() * float(scale), d_power, a, b, max(degree - 1, 0),
                                 monomial=approx.derivative_coefficients,
                                 floor=evaluation_floor(power, a, b, derivative=True))
     lower = None
