@@ -282,8 +282,10 @@ class SharedTensor:
         return self * self
 
     def matmul(self, other: "SharedTensor") -> "SharedTensor":
-        """Matrix product (shapes as numpy.matmul); a matrix already opened (weights) is not opened again."""
+        """Matrix product ``x @ y`` (shapes as numpy.matmul); a matrix already opened (weights) is not opened again."""
         return compute([("matmul", self, other)])[0]
+
+    __matmul__ = matmul
 
 
 def concatenate(tensors: list, axis: int = -1) -> SharedTensor:

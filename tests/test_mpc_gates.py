@@ -41,6 +41,7 @@ def test_matmul_within_bound(n, k, m, parties, seed):
     a, b = rng.uniform(-5, 5, (n, k)), rng.uniform(-5, 5, (k, m))
     s = Session(parties, 16)
     assert within(s.share(a).matmul(s.share(b)), a @ b)
+    assert within(s.share(a) @ s.share(b), a @ b)  # the operator, as numpy and CrypTen spell it
 
 
 def test_multiplication_and_matmul_bytes_are_at_the_floor():
