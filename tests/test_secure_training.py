@@ -15,7 +15,7 @@ from conftest import POLY_CELL, POLY_GATE
 from mpc.beaver import compute
 from mpc.tensor import Session
 from mpc.training.activations import activate
-from mpc.training.cost import forecaster_step_cost, mlp_step_cost
+from mpc.training.cost import forecaster_step_cost, mlp_step_cost, setup_cost
 from mpc.training.models import SecureLSTMForecaster, SecureMLP
 from mpc.training.precision import (OutOfRangeWarning, PreactivationRangeError, PublicBounds,
                                     TrainingPrecisionError, check_failure_budget, max_frac_bits)
@@ -32,28 +32,34 @@ def plaintext_step(model, x, y, lr, l2):
     return {k: v.copy() for k, v in model.params.items()}
 
 
-def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, **kwargs):
+def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, masked_data=False,
+                **kwargs):
     s = Session(2, frac_bits, seed=b"t" * 16)
     params = {k: s.share(v) for k, v in plain.params.items()}
     bounds = PublicBounds(allow_out_of_range=True, gradient_bound=gradient_bound)
     model = model_class(params, kwargs.pop("activations"), *kwargs.pop("args", ()), bounds)
     grads = {}
+    shared = s.share(x)
+    if masked_data:  # as secure_train: the data opened once beforehand, the batch a selection of its rows
+        shared = s.share(np.concatenate([x[::-1], x])).open_masked()[len(x):]
+        assert shared.mask is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        model.gradients(s.share(x), s.share(target), grads)
+        model.gradients(shared, s.share(target), grads)
     sgd_update(params, grads, lr, len(x), l2, bounds)
     return s, params
 
 
-@given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31))
-def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed):
+@given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31), st.booleans())
+def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed, masked_data):
     rng = np.random.default_rng(seed)
     config = MLPConfig(6, (hidden,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE, dtype="float64")
     plain = Network(config, registry=poly_registry, seed=seed % 1000)
     x, labels = rng.uniform(0, 1, (batch, 6)), rng.integers(0, 3, batch)
     acts = {"hidden": approx.get(POLY_GATE, registry=poly_registry), "output": approx.get(POLY_GATE,
                                                                                           registry=poly_registry)}
-    _, params = secure_step(SecureMLP, plain, x, one_hot(labels, 3), 0.5, l2, activations=acts)
+    _, params = secure_step(SecureMLP, plain, x, one_hot(labels, 3), 0.5, l2, activations=acts,
+                            masked_data=masked_data)
     expected = plaintext_step(plain, x, labels, 0.5, l2)
     for name, value in expected.items():
         diff = np.abs(params[name].reveal() - value)
@@ -127,8 +133,9 @@ def test_scale_keeps_a_small_constant_precise(c, x):
     assert y.error < (c + 4) * s.ulp + 1e-6 * c * np.max(np.abs(x), initial=0)
 
 
+@pytest.mark.parametrize("masked_data", [True, False])
 @pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
-def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch):
+def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch, masked_data):
     s = Session(2, 16)
     act = approx.get(POLY_GATE, registry=poly_registry)
     rng = np.random.default_rng(0)
@@ -137,11 +144,20 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
         params[f"layer{k}.weight"] = s.share(rng.uniform(-0.3, 0.3, (n_in, n_out)))
         params[f"layer{k}.bias"] = s.share(rng.uniform(-0.3, 0.3, n_out))
     model = SecureMLP(params, {"hidden": act, "output": act}, PublicBounds())
-    model.gradients(s.share(rng.uniform(0, 1, (batch, sizes[0]))), s.share(np.full((batch, sizes[-1]), 0.5)), {})
+    x = s.share(rng.uniform(0, 1, (3 * batch, sizes[0])))
+    if masked_data:  # the set-up: every sample masked and opened once, the batch is a selection of its rows
+        x.open_masked()
+        assert s.stats()["bytes_per_party"] == setup_cost(x.shape)["bytes_per_party"] == 8 * x.shares[0].size
+    before = s.stats()
+    model.gradients(x[rng.permutation(3 * batch)[:batch]], s.share(np.full((batch, sizes[-1]), 0.5)), {})
     stats = s.stats()
-    cost = mlp_step_cost(sizes, batch)
-    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"]
-    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
+    cost = mlp_step_cost(sizes, batch, masked_data)
+    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"]
+    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    # the data's opening saves its bytes, the weights' are still opened every step
+    assert mlp_step_cost(sizes, batch, False)["bytes_per_party"] - mlp_step_cost(sizes, batch)["bytes_per_party"] \
+        == 8 * batch * sizes[0]
 
 
 @pytest.mark.parametrize("cell", ["standard", "linear"])
@@ -250,6 +266,17 @@ def small_run(poly_registry, session, keep_shared=False, **settings):
         return secure_train(session, "mlp", {"sizes": (6, 5, 3)}, {"hidden": act, "output": act}, samples,
                             TrainSettings(**options), plain.params, {k: 0.6 for k in plain.params},
                             validation=samples, keep_shared=keep_shared)
+
+
+def test_secure_train_opens_the_data_once_and_a_step_costs_the_formula(poly_registry):
+    result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
+    # the set-up: training and validation samples (10 x 6 each) masked and opened in one round
+    assert result.setup_cost["rounds"] == setup_cost((10, 6), (10, 6))["rounds"] == 1
+    assert result.setup_cost["bytes_per_party"] == setup_cost((10, 6), (10, 6))["bytes_per_party"] == 8 * 120
+    cost = mlp_step_cost((6, 5, 3), 4)
+    assert result.step_cost["rounds"] == result.step_cost["floor_rounds"] == cost["rounds"]
+    assert result.step_cost["bytes_per_party"] == result.step_cost["floor_bytes_per_party"] == cost["bytes_per_party"]
+    assert result.step_cost["triples"]["mask"] == cost["bytes_per_party"] // 8  # no mask for the batch
 
 
 def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_starts(poly_registry):
