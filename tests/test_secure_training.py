@@ -160,21 +160,30 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
         == 8 * batch * sizes[0]
 
 
+@pytest.mark.parametrize("masked_data", [True, False])
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 @pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
-def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D):
+def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D, masked_data):
     s = Session(2, 16)
     plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                        registry=poly_registry, seed=1)
     acts = {role: act.activation for role, act in plain.activations().items()}
     model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
+    x = s.share(np.zeros((B, T, F)))
+    if masked_data:  # the set-up: sliding windows' rows (B + T - 1 of them) masked and opened once
+        rows = s.share(np.zeros((B + T - 1, F))).open_masked()
+        assert s.stats()["bytes_per_party"] == setup_cost(rows.shape)["bytes_per_party"]
+        x = [rows[np.arange(B) + t] for t in range(T)]
+    before = s.stats()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        model.gradients(s.share(np.zeros((B, T, F))), s.share(np.zeros((B, 1))), {})
+        model.gradients(x, s.share(np.zeros((B, 1))), {})
     stats = s.stats()
-    cost = forecaster_step_cost(B, T, F, H, D, cell)
-    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
-    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1  # one drain round off the critical path
+    cost = forecaster_step_cost(B, T, F, H, D, cell, masked_data)
+    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    # one drain round off the critical path
+    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1
 
 
 def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):
@@ -336,7 +345,8 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
                       registry=poly_registry, seed=5, output_bias=0.5)
     acts = {role: act.activation for role, act in twin.activations().items()}
     rng = np.random.default_rng(2)
-    x, y = rng.uniform(0, 1, (5, T, F)), rng.uniform(0, 1, (5, 1))
+    series = rng.uniform(0, 1, (5 + T - 1, F))  # windows sliding over one sequence of rows, as make_dataset's
+    x, y = np.stack([series[i:i + T] for i in range(5)]), rng.uniform(0, 1, (5, 1))
     init = {k: v.copy() for k, v in twin.params.items()}
     settings = TrainSettings(epochs=2, batch_size=B, lr=0.1, l2=0.01, loss_scale=64, failure_budget=float("inf"),
                              allow_out_of_range=True, weight_bound=4.0, gradient_bound=4.0 * 64)
@@ -344,9 +354,14 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
         warnings.simplefilter("ignore", OutOfRangeWarning)
         result = secure_train(Session(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
                               {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
-                              Samples.public(x, y), settings, init, {k: 1.0 for k in init},
+                              Samples.public(x, y, sliding=True), settings, init, {k: 1.0 for k in init},
                               validation=Samples.public(x, y))
     train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
     assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
+    # the set-up opens each row of the sliding windows once and the validation windows' T F each
+    assert result.setup_cost["bytes_per_party"] == setup_cost((5 + T - 1, F), (5 * T, F))["bytes_per_party"]
+    assert result.step_cost["bytes_per_party"] == forecaster_step_cost(B, T, F, H, D, cell)["bytes_per_party"]
+    with pytest.raises(ValueError, match="not windows sliding"):
+        Samples.public(x[::-1], y, sliding=True)
     for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)
         assert np.max(np.abs(result.weights[name] - value)) < 16 * 2.0**-17, name  # a few units in the last place

@@ -59,7 +59,7 @@ def mlp_step_cost(sizes: tuple, batch: int, masked_data: bool = True) -> dict:
 
 
 def forecaster_step_cost(batch: int, steps: int, input_size: int, hidden_size: int, dense_size: int,
-                         cell: str) -> dict:
+                         cell: str, masked_data: bool = True) -> dict:
     """Rounds and bytes per party of one SGD step of the forecaster (square hidden layer, identity output).
 
     Per LSTM layer and time step, in units of u = B H elements, the forward pass opens h (1), t and t^2
@@ -68,7 +68,7 @@ def forecaster_step_cost(batch: int, steps: int, input_size: int, hidden_size: i
     t and t^2 of the cell state and Q = o p'(s) (4); the backward pass opens dL/dh (1), ds' (1), the
     five prepared products (5) and dz (4).  Per step: 28 u (linear cell), 32 u (standard), less the
     first step's f, G_f, ds', QG_f, QF (and s_(t-1)).  Also the weights (W_hh from T = 2 on), the
-    windows (B T F) and the dense head (H D + D + 4 B D + B).  Rounds: 5 (linear) or 7 (standard)
+    windows (B T F; not when the data was masked once at set-up) and the dense head (H D + D + 4 B D + B).  Rounds: 5 (linear) or 7 (standard)
     per forward slot of the two pipelined layers over T + 1 slots, 2 per backward step over T + 1,
     and 6 for the head, plus one drain round.
 
@@ -86,6 +86,6 @@ def forecaster_step_cost(batch: int, steps: int, input_size: int, hidden_size: i
     b, t, f, h, d = batch, steps, input_size, hidden_size, dense_size
     per_layer = (28 * t - 5) if cell == "linear" else (32 * t - 6)
     weights = 4 * h * (f + h) + 4 * h * (h + h)
-    elements = 2 * per_layer * b * h + weights + t * b * f + h * d + d + 4 * b * d + b
+    elements = 2 * per_layer * b * h + weights + (0 if masked_data else t * b * f) + h * d + d + 4 * b * d + b
     rounds = 7 * t + 14 if cell == "linear" else 9 * t + 16
     return {"rounds": rounds, "bytes_per_party": 8 * elements}

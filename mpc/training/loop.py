@@ -96,6 +96,10 @@ class Samples:
         Public shapes.
     x_bound, y_bound : float
         Public bounds on |x| and |y|.
+    sliding : bool
+        Public: the samples are windows (samples, time, features) sliding one step at a time over one
+        sequence of feature rows, x[i, t] = row i + t (as ``nn.features.make_dataset`` builds them).
+        The rows (samples + time - 1, features) are then shared and opened once instead of every window.
     """
 
     x: np.ndarray | None
@@ -104,12 +108,26 @@ class Samples:
     y_shape: tuple
     x_bound: float = 1.0
     y_bound: float = 1.0
+    sliding: bool = False
 
     @classmethod
-    def public(cls, x: np.ndarray, y: np.ndarray) -> "Samples":
-        """Samples whose shapes and bounds are read from the arrays (the data owner, or a test)."""
+    def public(cls, x: np.ndarray, y: np.ndarray, sliding: bool = False) -> "Samples":
+        """Samples whose shapes and bounds are read from the arrays (the data owner, or a test).
+
+        Raises
+        ------
+        ValueError
+            If ``sliding`` is claimed for x that are not windows sliding one step at a time.
+        """
+        if sliding and (x.ndim != 3 or not np.array_equal(x[1:, :-1], x[:-1, 1:])):
+            raise ValueError("the samples are not windows sliding one step at a time over one sequence of rows")
         return cls(x, y, x.shape, y.shape, float(np.max(np.abs(x), initial=0.0)),
-                   float(np.max(np.abs(y), initial=0.0)))
+                   float(np.max(np.abs(y), initial=0.0)), sliding)
+
+    def rows(self) -> np.ndarray | None:
+        """The feature rows (samples + time - 1, features) of sliding windows (None outside the data owner's
+        process)."""
+        return None if self.x is None else np.concatenate([self.x[:, 0], self.x[-1, 1:]])
 
     def __len__(self) -> int:
         return self.x_shape[0]
@@ -198,6 +216,10 @@ class SharedSamples:
     :func:`mpc.beaver.open_masked` of ``x`` (with the other sets' x, one round
     for all) masks x and opens x - A once; from then on the batches' x reuse
     that opening and cost no traffic (:meth:`mpc.tensor.SharedTensor.__getitem__`).
+    Windows (samples, time, features) are shared as feature rows, and a batch
+    is a list of T selections of rows: x_t = rows[i T + t] for window i, or
+    rows[i + t] for sliding windows (``Samples.sliding``: each row shared and
+    opened once, not once per window it belongs to).
 
     Parameters
     ----------
@@ -209,17 +231,30 @@ class SharedSamples:
 
     def __init__(self, session: Session, samples: Samples, targets: bool = True):
         mine = session.comm.position(DATA_OWNER) is not None
-        self.x = session.share(samples.x if mine else None, magnitude=samples.x_bound, owner=DATA_OWNER,
-                               shape=samples.x_shape)
+        n, *rest = samples.x_shape
+        x, shape, self.steps, self.stride = samples.x, samples.x_shape, None, 0
+        if len(rest) == 2:  # windows: their time steps are rows
+            self.steps, self.stride = rest[0], 1 if samples.sliding else rest[0]
+            x = samples.rows() if samples.sliding else None if x is None else x.reshape(n * rest[0], rest[1])
+            shape = ((n + rest[0] - 1) if samples.sliding else n * rest[0], rest[1])
+        self.x = session.share(x if mine else None, magnitude=samples.x_bound, owner=DATA_OWNER, shape=shape)
         self.y = session.share(samples.y if mine else None, magnitude=samples.y_bound, owner=DATA_OWNER,
                                shape=samples.y_shape) if targets else None
+        self.count = n
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return self.count
 
     def batch(self, rows):
-        """(x, y) of the samples ``rows`` (y None for x only); local."""
-        return self.x[rows], None if self.y is None else self.y[rows]
+        """(x, y) of the samples ``rows`` (an index array or a slice; y None for x only); local.
+
+        x is a SharedTensor (batch, ...), or for sliding windows a list of T SharedTensors (batch, features).
+        """
+        y = None if self.y is None else self.y[rows]
+        if self.steps is None:
+            return self.x[rows], y
+        starts = self.stride * np.arange(self.count)[rows]
+        return [self.x[starts + t] for t in range(self.steps)], y
 
 
 def _cost(before: dict, after: dict) -> dict:
@@ -266,8 +301,11 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     batch = min(settings.batch_size, len(train))
     # the data is masked and opened before the first step (the set-up), not by the step
-    x = s.share(np.zeros((batch, *train.x_shape[1:])), magnitude=train.x_bound).open_masked()
-    y = s.share(np.zeros((batch, *train.y_shape[1:])), magnitude=train.y_bound)
+    data = SharedSamples(s, Samples(np.zeros((batch, *train.x_shape[1:])), np.zeros((batch, *train.y_shape[1:])),
+                                    (batch, *train.x_shape[1:]), (batch, *train.y_shape[1:]), train.x_bound,
+                                    train.y_bound, train.sliding))
+    open_masked(data.x)
+    x, y = data.batch(slice(None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = build_model(kind, config, activations, params, bounds)
