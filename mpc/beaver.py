@@ -9,7 +9,8 @@ e = x - a and f = y - b are opened, and
 algebra as CrypTen's ``crypten/mpc/primitives/beaver.py``).  A tensor keeps its
 mask and opened e after the first product, so later products of it open
 nothing new: a polynomial's t enters t^2 and t^3 with one opening, a network's
-weights are opened once per step.  :func:`open_masked` masks and opens a
+weights are opened once per inference session (once per step in training, as
+they change).  :func:`open_masked` masks and opens a
 tensor ahead of its products (the training data, once per run: SecureML,
 Mohassel & Zhang 2017, section 4.2, "the data is masked once"), and a
 selection of its rows keeps its mask and opening

@@ -4,7 +4,8 @@ The dealer hands out correlated randomness, each piece to be used exactly once:
 
 * masks: a uniform, one per secret value that enters a product; x - a is
   opened once and reused by every product of x (the weights of a network are
-  masked once per step, a data owner's training matrix once per run);
+  masked once per inference session or training step, a data owner's training
+  matrix once per run);
 * products of masks: c = a b (elementwise) or C = A B (matrix), for Beaver's
   multiplication (Beaver, CRYPTO 1991; matrices: Mohassel & Zhang, SecureML
   2017) -- a triple (a, b, c) is two masks and their product.  An operand may
@@ -41,8 +42,7 @@ import numpy as np
 
 from mpc.csprng import CSPRNG
 
-__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "Mask", "ReuseError", "KINDS", "CALLS",
-           "parse_handle"]
+__all__ = ["Provider", "TrustedThirdParty", "PartyProvider", "Correlation", "Mask", "ReuseError", "KINDS", "CALLS"]
 
 KINDS = ("mask", "product", "matmul", "truncation")
 _OPS = {"mul": np.multiply, "matmul": np.matmul,
@@ -71,7 +71,7 @@ def _result_shape(op: str, a: tuple, b: tuple) -> tuple:
     return (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
 
 
-def parse_handle(handle) -> tuple:
+def _parse_handle(handle) -> tuple:
     """(mask id, row indices or None) of an operand of :meth:`Provider.products`.
 
     An operand is a mask id, or ``(id, rows)``: the rows (first-axis indices, a sequence of
@@ -94,7 +94,7 @@ def parse_handle(handle) -> tuple:
 
 def _plain(handle):
     """A handle as JSON gives it back: an int, or [int, list of ints]."""
-    ident, rows = parse_handle(handle)
+    ident, rows = _parse_handle(handle)
     return ident if rows is None else [ident, rows.tolist()]
 
 
@@ -283,7 +283,7 @@ class Provider:
         ValueError
             If the mask is not live here, or a row is outside it.
         """
-        ident, rows = parse_handle(handle)
+        ident, rows = _parse_handle(handle)
         if ident not in self._shapes:
             raise ValueError(f"mask {ident} is not live here (never drawn, or released)")
         shape = self._shapes[ident]
@@ -296,7 +296,7 @@ class Provider:
         return (rows.size, *shape[1:])
 
     def _value(self, handle) -> np.ndarray:
-        ident, rows = parse_handle(handle)
+        ident, rows = _parse_handle(handle)
         return self._values[ident] if rows is None else self._values[ident][rows]
 
     def product_shapes(self, requests) -> list:

@@ -248,7 +248,7 @@ class SharedSamples:
     def batch(self, rows):
         """(x, y) of the samples ``rows`` (an index array or a slice; y None for x only); local.
 
-        x is a SharedTensor (batch, ...), or for sliding windows a list of T SharedTensors (batch, features).
+        x is a SharedTensor (batch, ...), or for windows a list of T SharedTensors (batch, features).
         """
         y = None if self.y is None else self.y[rows]
         if self.steps is None:
