@@ -11,7 +11,9 @@ learning rate).  Forecaster (LSTM 58 -> 40 -> 40, 20 steps, linear cell, degree-
 bits: one SGD step's gradients against nn's with and without loss scaling, then an epoch on shares
 beside the plaintext twin.  Figures per step: rounds and bytes sent per party beside the floor (each
 secret operand of a product opened once: 8 bytes per element per party; rounds: the circuit's depth
-in openings), and seconds.  CrypTen 0.4.1 on this machine (issue figures, not rerun here): MLP
+in openings), and seconds.  The training runs mask the samples once before the first step (the
+set-up, its bytes printed apart) and a step opens no data; "before" is one step of the same circuit
+with its batch shared and opened in the step, measured in the same run, and the ratio of the two.  CrypTen 0.4.1 on this machine (issue figures, not rerun here): MLP
 (cross-entropy, batch 16) 159 rounds and 478 KB per party per step, 35-38 s per epoch, 95.6 %;
 forecaster at batch 64: 2,378 rounds, 243.5 MB per party and 11.6 s per step.
 """
@@ -30,12 +32,13 @@ from approx import Registry, fit
 from cli.secure_train_command import train_to_the_last_epoch
 from mpc.forecaster import weight_bounds
 from mpc.tensor import Session
-from mpc.training.cost import forecaster_step_cost, mlp_step_cost
+from mpc.training.cost import forecaster_step_cost, mlp_step_cost, setup_cost
 from mpc.training.loop import Samples, TrainSettings, plan_step, secure_train
-from mpc.training.models import SecureLSTMForecaster
+from mpc.training.models import SecureLSTMForecaster, SecureMLP
 from mpc.training.precision import (FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget,
                                     max_frac_bits)
 from mpc.training.sgd import sgd_update
+from mpc.truncation import RingOverflowError
 from nn.network import MLPConfig, Network, one_hot
 from nn.training import TrainConfig
 
@@ -51,6 +54,19 @@ def add(registry, approximation) -> str:
 def cost_line(cost: dict, seconds: float) -> str:
     return (f"{cost['rounds']} rounds (floor {cost['floor_rounds']}), {cost['bytes_per_party'] / 1e6:.3f} MB per party "
             f"(floor {cost['floor_bytes_per_party'] / 1e6:.3f} MB), {seconds:.2f} s")
+
+
+def batch_opened_step(init: dict, acts: dict, x: np.ndarray, y: np.ndarray, frac_bits: int) -> dict:
+    """Cost of one MLP step whose batch is shared and opened in the step (the circuit without the set-up)."""
+    s = Session(2, frac_bits, seed=b"b" * 16)
+    params = {k: s.share(v, magnitude=4.0) for k, v in init.items()}
+    bounds = PublicBounds(True, 4.0, 8.0)
+    grads: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        SecureMLP(params, acts, bounds).gradients(s.share(x, magnitude=1.0), s.share(y), grads)
+        sgd_update(params, grads, 2.0, len(x), 0.0, bounds)
+    return s.stats()
 
 
 def mlp(registry, epochs: int) -> None:
@@ -91,10 +107,23 @@ def mlp(registry, epochs: int) -> None:
     epoch_seconds = float(np.mean(result.seconds_per_epoch))
     cost = result.step_cost
     formula = mlp_step_cost((64, 32, 10), 16)
+    before = batch_opened_step(init, acts, xtr[:16], one_hot(ytr[:16], 10), f)
+    old = mlp_step_cost((64, 32, 10), 16, masked_data=False)
+    setup = result.setup_cost
+    print(f"  set-up (training and validation samples masked and opened once): {setup['rounds']} round, "
+          f"{setup['bytes_per_party']} bytes per party (formula "
+          f"{setup_cost(xtr.shape, xte.shape)['bytes_per_party']})")
     print(f"  per step: {cost_line(cost, epoch_seconds / -(-len(xtr) // 16))}; closed formula {formula['rounds']} "
-          f"rounds, {formula['bytes_per_party'] / 1e6:.3f} MB; "
-          f"CrypTen {CRYPTEN['mlp']['rounds']} rounds, {CRYPTEN['mlp']['bytes'] / 1e6:.3f} MB "
-          f"({CRYPTEN['mlp']['bytes'] / cost['bytes_per_party']:.1f}x ours)")
+          f"rounds, {formula['bytes_per_party']} bytes")
+    print(f"  before (each batch opened in its step): {before['rounds']} rounds, {before['bytes_per_party']} bytes "
+          f"per party (formula {old['bytes_per_party']}); after / before: rounds "
+          f"{cost['rounds'] / before['rounds']:.2f}, bytes {cost['bytes_per_party'] / before['bytes_per_party']:.3f} "
+          f"({before['bytes_per_party'] / cost['bytes_per_party']:.3f}x less)")
+    print(f"  against CrypTen ({CRYPTEN['mlp']['rounds']} rounds, {CRYPTEN['mlp']['bytes'] / 1e3:.0f} KB per party "
+          f"per step): {CRYPTEN['mlp']['rounds'] / cost['rounds']:.1f}x fewer rounds, "
+          f"{CRYPTEN['mlp']['bytes'] / cost['bytes_per_party']:.2f}x less traffic "
+          f"(before: {CRYPTEN['mlp']['bytes'] / before['bytes_per_party']:.2f}x); "
+          f"the set-up is {setup['bytes_per_party'] / (cost['bytes_per_party'] * steps):.1%} of the run's step traffic")
     print(f"  correlations per step (elements): {cost['triples']}")
     print(f"  {epoch_seconds:.2f} s per epoch on shares ({epoch_seconds / twin_epoch:.0f}x the plaintext twin's "
           f"{twin_epoch:.3f} s; CrypTen ~{CRYPTEN['mlp']['epoch_seconds']} s, "
@@ -109,20 +138,65 @@ def mlp(registry, epochs: int) -> None:
 
 def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
     from nn.data import load_series
-    from nn.evaluation import evaluate
     from nn.features import make_dataset
     from nn.forecaster import Forecaster, ForecasterConfig
 
     gate = add(registry, fit("sigmoid", 3, interval=(-2.0, 2.0)))
     cell = add(registry, fit("tanh", 3, interval=(-1.0, 1.0)))
     data = make_dataset(load_series("taylor", "timestamp", "load"))
-    (xtr, ytr), (xva, yva) = data.part("train"), data.part("val")
-    steps_per_epoch = -(-len(xtr) // 64)  # batch 64
+    xtr, ytr = data.part("train")
     config = ForecasterConfig(58, 40, 20, gate, cell, "linear", "square", "identity")
     twin = Forecaster(config, registry=registry, seed=0, output_bias=float(ytr.mean()))
     init = {k: v.copy() for k, v in twin.params.items()}
     acts = {role: act.activation for role, act in twin.activations().items()}
     print(f"forecaster, batch 64, linear cell, lr {lr}, {frac_bits} fractional bits:")
+    forecaster_costs(init, acts, len(xtr))
+    try:
+        forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registry)
+    except RingOverflowError as exc:  # the public bounds propagated through 20 recurrent steps
+        print(f"  refused at {frac_bits} fractional bits: {exc}")
+
+
+def forecaster_costs(init: dict, acts: dict, samples: int) -> None:
+    """Rounds, bytes and seconds of one forecaster step at batch 64, its windows opened in the step (before) or
+    their rows masked once at set-up (after); on zero data, whose public bounds cannot overflow (the costs do not
+    depend on the values)."""
+    cost = {}
+    for masked in (False, True):
+        s = Session(2, 16, seed=b"c" * 16)
+        params = {k: s.share(np.zeros(v.shape)) for k, v in init.items()}
+        x = s.share(np.zeros((64, 20, 58)))
+        if masked:
+            rows = s.share(np.zeros((samples + 19, 58))).open_masked()
+            x = [rows[np.arange(64) + t] for t in range(20)]
+        before, start = s.stats(), time.perf_counter()
+        grads: dict = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            SecureLSTMForecaster(params, acts, "linear", PublicBounds(True)).gradients(x, s.share(np.zeros((64, 1))),
+                                                                                        grads, 256)
+            sgd_update(params, grads, 0.1, 64, 0.0, None, 256)
+        seconds, after = time.perf_counter() - start, s.stats()
+        cost[masked] = {key: after[key] - before[key] for key in ("rounds", "bytes_per_party", "floor_rounds",
+                                                                  "floor_bytes_per_party")}
+        formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear", masked)
+        print(f"  a step, {'data masked once' if masked else 'windows opened in the step'}: "
+              f"{cost_line(cost[masked], seconds)}; closed formula {formula['rounds']} rounds, "
+              f"{formula['bytes_per_party'] / 1e6:.3f} MB")
+    print(f"  set-up: the {samples + 19} feature rows of the sliding training windows, "
+          f"{setup_cost((samples + 19, 58))['bytes_per_party'] / 1e6:.3f} MB per party once; after / before: bytes "
+          f"{cost[True]['bytes_per_party'] / cost[False]['bytes_per_party']:.3f}; CrypTen "
+          f"{CRYPTEN['forecaster']['rounds']} rounds, {CRYPTEN['forecaster']['bytes'] / 1e6:.1f} MB: "
+          f"{CRYPTEN['forecaster']['bytes'] / cost[True]['bytes_per_party']:.2f}x ours (before "
+          f"{CRYPTEN['forecaster']['bytes'] / cost[False]['bytes_per_party']:.2f}x)")
+
+
+def forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registry) -> None:
+    from nn.evaluation import evaluate
+    from nn.forecaster import Forecaster
+
+    (xtr, ytr), (xva, yva) = data.part("train"), data.part("val")
+    steps_per_epoch = -(-len(xtr) // 64)  # batch 64
     x, y = xtr[:64], ytr[:64]
     _, plain = twin.loss_and_grads(x, y)
     for scale_ in (1, 256):
@@ -141,7 +215,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
                     for k, g in plain.items())
         print(f"  loss scale {scale_:4d}: worst gradient error {100 * worst[0]:.3f} % of the tensor's largest "
               f"({worst[1]})")
-    print(f"  one step: {cost_line(cost, seconds)}; CrypTen "
+    print(f"  one step on the data, its windows opened in the step: {cost_line(cost, seconds)}; CrypTen "
           f"{CRYPTEN['forecaster']['rounds']} rounds, {CRYPTEN['forecaster']['bytes'] / 1e6:.1f} MB "
           f"({CRYPTEN['forecaster']['bytes'] / cost['bytes_per_party']:.1f}x ours), "
           f"{CRYPTEN['forecaster']['step_seconds']} s ({CRYPTEN['forecaster']['step_seconds'] / seconds:.1f}x ours)")
@@ -152,7 +226,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
             warnings.simplefilter("ignore")
             result = secure_train(Session(2, frac_bits), "forecaster",
                                   {"input_size": 58, "hidden_size": 40, "dense_size": 20, "cell": "linear"}, acts,
-                                  Samples.public(xtr, ytr), settings, init, bounds)
+                                  Samples.public(xtr, ytr, sliding=True), settings, init, bounds)
         for name, value in init.items():  # every run from the same start
             twin.params[name][...] = value
         start = time.perf_counter()
@@ -172,6 +246,8 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
         except TrainingPrecisionError:
             verdict = "refused at"
         formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
+        print(f"  set-up of the run: {result.setup_cost['rounds']} round, "
+              f"{result.setup_cost['bytes_per_party'] / 1e6:.3f} MB per party")
         print(f"  {epochs} epoch(s) of {steps_per_epoch} steps: {epoch_seconds:.1f} s per epoch on shares "
               f"({epoch_seconds / steps_per_epoch:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, "
               f"{epoch_seconds / twin_epoch:.0f}x); step "

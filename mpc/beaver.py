@@ -9,8 +9,15 @@ e = x - a and f = y - b are opened, and
 algebra as CrypTen's ``crypten/mpc/primitives/beaver.py``).  A tensor keeps its
 mask and opened e after the first product, so later products of it open
 nothing new: a polynomial's t enters t^2 and t^3 with one opening, a network's
-weights are opened once per session.  Every product of one call shares one
-round (none if all operands were opened before) and one truncation.
+weights are opened once per inference session (once per step in training, as
+they change).  :func:`open_masked` masks and opens a
+tensor ahead of its products (the training data, once per run: SecureML,
+Mohassel & Zhang 2017, section 4.2, "the data is masked once"), and a
+selection of its rows keeps its mask and opening
+(:meth:`mpc.tensor.SharedTensor.__getitem__`): the dealer forms the products
+of the stored mask's rows, so a batch drawn from it opens nothing.  Every
+product of one call shares one round (none if all operands were opened
+before) and one truncation.
 """
 
 from __future__ import annotations
@@ -20,12 +27,44 @@ import numpy as np
 from mpc.sharing import aligned
 from mpc.truncation import truncate
 
-__all__ = ["compute", "OPS"]
+__all__ = ["compute", "open_masked", "OPS"]
 
 OPS = {"mul": np.multiply, "matmul": np.matmul,
        "matmul_tn": lambda x, y, out=None: np.matmul(np.swapaxes(x, -1, -2), y, out=out),  # x^T @ y
        "matmul_nt": lambda x, y, out=None: np.matmul(x, np.swapaxes(y, -1, -2), out=out)}  # x @ y^T
 INNER_AXIS = {"mul": None, "matmul": -1, "matmul_tn": -2, "matmul_nt": -1}
+
+
+def open_masked(*tensors) -> None:
+    """Mask the tensors not opened yet with fresh dealer masks and open x - a, all in one round (none if every
+    tensor was opened before).
+
+    Afterwards every product of such a tensor, and of any selection of its rows,
+    reuses this opening.  Called by :func:`compute` for its operands; call it
+    directly to open a tensor ahead of its products, e.g. a data owner's whole
+    training matrix before the first step, so that no batch drawn from it is
+    opened again.  The opening is on the critical path of the first product of
+    the tensor (``opened_depth``), not of the session until then: opened ahead
+    of time, it can share the first round of the computation.
+
+    Parameters
+    ----------
+    *tensors : SharedTensor
+        Of one session (a tensor given twice is opened once).
+    """
+    fresh = []
+    for t in tensors:
+        if t.opened is None and all(t is not u for u in fresh):
+            fresh.append(t)
+    if not fresh:
+        return
+    s = fresh[0].session
+    masks = [s.provider.mask(t.shape) for t in fresh]
+    opened = s.comm.open(*(t.shares - m.shares for t, m in zip(fresh, masks)))
+    for t, m, e in zip(fresh, masks, opened):
+        m.bind(t)
+        t.mask, t.opened, t.opened_depth = m, e, t.depth + 1
+        s.floor_bytes += 8 * (s.parties - 1) * e.size
 
 
 def compute(requests: list) -> list:
@@ -49,19 +88,8 @@ def compute(requests: list) -> list:
     """
     x0 = requests[0][1]
     s, cls = x0.session, type(x0)
-    fresh = []
-    for _, x, y in requests:
-        for t in (x, y):
-            if t.opened is None and all(t is not u for u in fresh):
-                fresh.append(t)
-    if fresh:
-        masks = [s.provider.mask(t.shape) for t in fresh]
-        opened = s.comm.open(*(t.shares - m.shares for t, m in zip(fresh, masks)))
-        for t, m, e in zip(fresh, masks, opened):
-            m.bind(t)
-            t.mask, t.opened, t.opened_depth = m, e, t.depth + 1
-            s.floor_bytes += 8 * (s.parties - 1) * e.size
-    corr = s.provider.products([(op, x.mask.id, y.mask.id) for op, x, y in requests]).consume()
+    open_masked(*(t for _, x, y in requests for t in (x, y)))
+    corr = s.provider.products([(op, x.mask.handle, y.mask.handle) for op, x, y in requests]).consume()
     products, bounds = [], []
     for (op, x, y), z in zip(requests, corr):  # z starts as c: the correlation is used once, so in place
         fn = OPS[op]

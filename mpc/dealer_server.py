@@ -12,9 +12,15 @@ seeds and never hear from the dealer again.
 
 A request is checked before it is served: a known call, integer arguments,
 shapes of at most ``MAX_ELEMENTS`` elements (and products of at most that
-many in all), fractional bits the encoding allows, masks the dealer drew;
-anything else is a protocol error that the dealer reports to every party
-before it stops, as it reports any other failure.
+many in all, the rows of stored masks they read included), fractional bits
+the encoding allows, masks the dealer drew and still holds, row indices
+inside them; anything else is a protocol error that the dealer reports to
+every party before it stops (one line), as it reports any other failure.
+
+A product operand is a mask id, or ``[id, rows]``: rows of a mask the dealer
+stores (e.g. the mask of the training data, drawn once per run and kept until
+the last party releases it), so the dealer keeps that mask's value, one ring
+element per element of the data, for the whole run.
 """
 
 from __future__ import annotations
@@ -44,6 +50,15 @@ def _shape(value) -> list:
     return value
 
 
+def _handle(value) -> bool:
+    """A product operand as the parties send it: a mask id, or [id, row indices] (JSON integers)."""
+    if type(value) is int:
+        return value >= 0
+    return (isinstance(value, list) and len(value) == 2 and type(value[0]) is int and value[0] >= 0
+            and isinstance(value[1], list) and len(value[1]) <= MAX_ELEMENTS
+            and all(type(v) is int for v in value[1]))
+
+
 def _checked(kind: str, args) -> list:
     """The arguments of a dealer call, refused unless of the types and sizes the parties send."""
     if kind == "mask" and len(args) == 1:
@@ -52,10 +67,21 @@ def _checked(kind: str, args) -> list:
         return [_shape(args[0]), args[1]]
     if kind == "products" and len(args) == 1 and isinstance(args[0], list) and len(args[0]) <= 1 << 16:
         requests = args[0]
-        if all(isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and type(r[1]) is int
-               and type(r[2]) is int for r in requests):
+        if all(isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and _handle(r[1]) and _handle(r[2])
+               for r in requests):
             return [requests]
     raise ValueError(f"bad arguments for {kind}")
+
+
+def _product_elements(dealer: TrustedThirdParty, requests: list) -> int:
+    """Elements a products request makes the dealer hold: the products, and the rows of stored masks it gathers.
+
+    Raises ValueError (before any work) for a mask the dealer does not hold, a row outside it, or shapes that do
+    not combine.
+    """
+    gathered = sum(int(np.prod(dealer.operand_shape(handle), dtype=object))
+                   for _, i, j in requests for handle in (i, j) if isinstance(handle, list))
+    return gathered + sum(int(np.prod(shape, dtype=object)) for shape in dealer.product_shapes(requests))
 
 
 def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray | None:
@@ -75,8 +101,7 @@ def _answer(dealer: TrustedThirdParty, live: dict, payload: bytes) -> np.ndarray
         args = _checked(kind, args)
         for ident in released:
             del live[ident]
-        if kind == "products" and sum(int(np.prod(shape, dtype=object))
-                                      for shape in dealer.product_shapes(args[0])) > MAX_ELEMENTS:
+        if kind == "products" and _product_elements(dealer, args[0]) > MAX_ELEMENTS:
             raise ValueError(f"products of more than {MAX_ELEMENTS} elements")
         correlation = getattr(dealer, kind)(*args)
     except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:

@@ -4,10 +4,15 @@ The dealer hands out correlated randomness, each piece to be used exactly once:
 
 * masks: a uniform, one per secret value that enters a product; x - a is
   opened once and reused by every product of x (the weights of a network are
-  masked once per session);
+  masked once per inference session or training step, a data owner's training
+  matrix once per run);
 * products of masks: c = a b (elementwise) or C = A B (matrix), for Beaver's
   multiplication (Beaver, CRYPTO 1991; matrices: Mohassel & Zhang, SecureML
-  2017) -- a triple (a, b, c) is two masks and their product;
+  2017) -- a triple (a, b, c) is two masks and their product.  An operand may
+  also be rows of a stored mask, named by its id and the (public) row indices:
+  the dealer forms A[rows] B, A[rows]^T B ... from the mask A it keeps, so that
+  a matrix masked and opened once (the training data, SecureML section 4.2)
+  serves the products of every batch drawn from it;
 * truncation triples (r, (r mod 2^63) >> f, r >> 63) for n > 2 parties (for 2 parties truncation is local).
 
 As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
@@ -66,6 +71,33 @@ def _result_shape(op: str, a: tuple, b: tuple) -> tuple:
     return (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
 
 
+def _parse_handle(handle) -> tuple:
+    """(mask id, row indices or None) of an operand of :meth:`Provider.products`.
+
+    An operand is a mask id, or ``(id, rows)``: the rows (first-axis indices, a sequence of
+    integers) of the stored mask ``id``.
+
+    Raises
+    ------
+    ValueError
+        If it is neither.
+    """
+    if isinstance(handle, (int, np.integer)) and not isinstance(handle, (bool, np.bool_)):
+        return int(handle), None
+    if isinstance(handle, (list, tuple)) and len(handle) == 2 and isinstance(handle[0], (int, np.integer)) \
+            and not isinstance(handle[0], (bool, np.bool_)):
+        rows = np.asarray(handle[1])
+        if rows.ndim == 1 and (rows.size == 0 or rows.dtype.kind in "iu"):
+            return int(handle[0]), rows.astype(np.int64, copy=False)
+    raise ValueError("an operand is a mask id or [id, row indices]")
+
+
+def _plain(handle):
+    """A handle as JSON gives it back: an int, or [int, list of ints]."""
+    ident, rows = _parse_handle(handle)
+    return ident if rows is None else [ident, rows.tolist()]
+
+
 class ReuseError(RuntimeError):
     """A triple or pair used a second time, which would reveal the values it masked."""
 
@@ -110,6 +142,11 @@ class Mask:
     owner : weakref.ref or None
         The value it masks, once bound (:meth:`bind`); weak, so that a tensor
         and its mask do not keep each other alive.
+    rows : ndarray of int64, or None
+        For rows of a stored mask (:meth:`take`): their indices in mask ``id``.
+    base : Mask or None
+        For rows: the stored mask itself, kept alive while its rows are in use
+        (the dealer must keep its value).
 
     Notes
     -----
@@ -120,10 +157,32 @@ class Mask:
     id: int
     shares: np.ndarray
     owner: weakref.ref | None = None
+    rows: np.ndarray | None = None
+    base: "Mask | None" = None
+
+    @property
+    def handle(self):
+        """How products name it: the id, or [id, row indices] (JSON-ready) for rows of a stored mask."""
+        return self.id if self.rows is None else [self.id, self.rows.tolist()]
+
+    def take(self, rows) -> "Mask":
+        """The mask of rows ``rows`` (first-axis indices, already normalised to 0..n-1) of the value it masks.
+
+        Local: the shares are the stored mask's rows, and products of the returned
+        mask ask the dealer for A[rows] times the other mask, so that an opened
+        x - a serves the products of any selection of its rows without a new
+        opening (the selection is public; the rows' mask is the stored one's).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        base = self if self.base is None else self.base
+        return Mask(self.id, self.shares[:, rows], rows=rows if self.rows is None else self.rows[rows], base=base)
 
     def bind(self, value) -> None:
         """Dedicate the mask to ``value`` (any object that takes weak references); binding it
-        to another raises :class:`ReuseError` (opening x - a and y - a would reveal x - y)."""
+        to another raises :class:`ReuseError` (opening x - a and y - a would reveal x - y), and so does
+        binding rows of a mask (they mask rows of the value their stored mask is bound to)."""
+        if self.rows is not None:
+            raise ReuseError(f"rows of mask {self.id} mask rows of its value only; each mask may mask one value")
         if self.owner is not None and self.owner() is not value:
             raise ReuseError(f"mask {self.id} masks another value already; each mask may mask one value")
         self.owner = weakref.ref(value)
@@ -195,7 +254,9 @@ class Provider:
         ----------
         requests : list of (op, i, j)
             ``op`` is ``"mul"``, ``"matmul"``, ``"matmul_tn"`` (A_i^T @ A_j) or
-            ``"matmul_nt"`` (A_i @ A_j^T); i and j are mask ids.
+            ``"matmul_nt"`` (A_i @ A_j^T); i and j are mask handles: a mask id, or
+            ``[id, rows]`` for the rows (first-axis indices) of the stored mask
+            ``id`` (A_i[rows] @ A_j ...; :meth:`Mask.take`).
 
         Returns
         -------
@@ -206,13 +267,37 @@ class Provider:
         Raises
         ------
         ValueError
-            For an unknown op or mask id, or shapes that do not combine.
+            For an unknown op or mask id, rows outside the mask, or shapes that do not combine.
         """
-        requests = [(str(op), int(i), int(j)) for op, i, j in requests]
+        requests = [(str(op), _plain(i), _plain(j)) for op, i, j in requests]
         shapes = self.product_shapes(requests)
         kind = "matmul" if all(op.startswith("matmul") for op, _, _ in requests) else "product"
         return self._timed(kind, ("products", [[list(r) for r in requests]]), [], shapes,
-                           lambda _, __: [_OPS[op](self._values[i], self._values[j]) for op, i, j in requests])
+                           lambda _, __: [_OPS[op](self._value(i), self._value(j)) for op, i, j in requests])
+
+    def operand_shape(self, handle) -> tuple:
+        """The shape of a mask handle's value (A, or A[rows]), without drawing anything.
+
+        Raises
+        ------
+        ValueError
+            If the mask is not live here, or a row is outside it.
+        """
+        ident, rows = _parse_handle(handle)
+        if ident not in self._shapes:
+            raise ValueError(f"mask {ident} is not live here (never drawn, or released)")
+        shape = self._shapes[ident]
+        if rows is None:
+            return shape
+        if not shape:
+            raise ValueError(f"mask {ident} is a scalar: it has no rows")
+        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= shape[0]):
+            raise ValueError(f"a row index outside mask {ident}'s {shape[0]} rows")
+        return (rows.size, *shape[1:])
+
+    def _value(self, handle) -> np.ndarray:
+        ident, rows = _parse_handle(handle)
+        return self._values[ident] if rows is None else self._values[ident][rows]
 
     def product_shapes(self, requests) -> list:
         """The shapes of the products :meth:`products` would return, without drawing anything.
@@ -220,13 +305,13 @@ class Provider:
         Raises
         ------
         ValueError
-            For an unknown op or mask id, or shapes that do not combine.
+            For an unknown op or mask id, rows outside a mask, or shapes that do not combine.
         """
         shapes = []
         for op, i, j in requests:
-            if op not in _OPS or i not in self._shapes or j not in self._shapes:
-                raise ValueError(f"cannot multiply masks {i} and {j} with {op!r}")
-            shapes.append(_result_shape(op, self._shapes[i], self._shapes[j]))
+            if op not in _OPS:
+                raise ValueError(f"unknown product {op!r}")
+            shapes.append(_result_shape(op, self.operand_shape(i), self.operand_shape(j)))
         return shapes
 
     def truncation(self, shape, frac_bits: int) -> Correlation:

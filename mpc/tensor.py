@@ -8,7 +8,10 @@ of a fixed-point value.  Gates:
 * multiplication gates: Beaver products, elementwise and matrix
   (:mod:`mpc.beaver`), each operand masked and opened once however many
   products it enters, then truncated back to f fractional bits
-  (:mod:`mpc.truncation`).
+  (:mod:`mpc.truncation`).  A tensor can be masked and opened ahead of its
+  products (:meth:`SharedTensor.open_masked`), and a selection of its rows
+  keeps that mask and opening: the training data is opened once per run and
+  every batch drawn from it reuses the opening.
 
 Every tensor carries ``magnitude`` (a bound on |value| that the caller
 vouches for, e.g. from the polynomial's interval) and ``error`` (a bound on
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mpc.beaver import compute
+from mpc.beaver import compute, open_masked
 from mpc.communicator import Communicator, InProcessCommunicator
 from mpc.csprng import CSPRNG, protocol_seed
 from mpc.encoder import EncodingError, FixedPointEncoder
@@ -190,7 +193,8 @@ class SharedTensor:
     depth : int
         Openings on the critical path to this value.
     mask, opened : Mask and ndarray, or None
-        Once the tensor entered a product: its mask and the opened x - a, reused by later products.
+        Once the tensor entered a product (or :meth:`open_masked`): its mask and the opened x - a, reused by
+        later products, and kept by a selection of its rows (:meth:`__getitem__`).
     """
 
     def __init__(self, session: Session, shares: np.ndarray, magnitude: float, error: float, depth: int = 0):
@@ -249,10 +253,31 @@ class SharedTensor:
         return SharedTensor(self.session, self.shares.reshape(self.shares.shape[:1] + tuple(shape)), self.magnitude,
                             self.error, self.depth)
 
+    def open_masked(self) -> "SharedTensor":
+        """Mask this tensor and open x - a now (one round; nothing if it was opened before); returns it.
+
+        Its products, and those of any selection of its rows, then open nothing
+        more (:func:`mpc.beaver.open_masked`): mask a data owner's training matrix
+        once, and the batches drawn from it cost no traffic.
+        """
+        open_masked(self)
+        return self
+
     def __getitem__(self, key) -> "SharedTensor":
-        """A slice of the secret (numpy indexing of the value axes; local)."""
+        """A slice of the secret (numpy indexing of the value axes; local).
+
+        A selection of rows (a slice, or a 1-D integer or boolean array, on the
+        first axis only) of an opened tensor keeps its opening and, as its mask,
+        the same rows of the stored mask (:meth:`mpc.provider.Mask.take`): its
+        products need no opening.  Any other slice is a new secret, masked afresh
+        when it enters a product.
+        """
         key = key if isinstance(key, tuple) else (key,)
-        return SharedTensor(self.session, self.shares[(slice(None), *key)], self.magnitude, self.error, self.depth)
+        out = SharedTensor(self.session, self.shares[(slice(None), *key)], self.magnitude, self.error, self.depth)
+        rows = _rows(key, self.shape) if self.opened is not None else None
+        if rows is not None:
+            out.mask, out.opened, out.opened_depth = self.mask.take(rows), self.opened[rows], self.opened_depth
+        return out
 
     def __neg__(self) -> "SharedTensor":
         return SharedTensor(self.session, np.uint64(0) - self.shares, self.magnitude, self.error, self.depth)
@@ -286,6 +311,19 @@ class SharedTensor:
         return compute([("matmul", self, other)])[0]
 
     __matmul__ = matmul
+
+
+def _rows(key: tuple, shape: tuple):
+    """The first-axis indices (0..n-1) that ``key`` selects if it selects whole rows only (a slice or a 1-D
+    integer or boolean array, then full slices), else None."""
+    if not shape or not key or any(not (isinstance(k, slice) and k == slice(None)) for k in key[1:]):
+        return None
+    first = key[0]
+    if not isinstance(first, slice):
+        first = np.asarray(first)
+        if first.ndim != 1 or first.dtype.kind not in "iub":
+            return None
+    return np.arange(shape[0])[first]
 
 
 def concatenate(tensors: list, axis: int = -1) -> SharedTensor:

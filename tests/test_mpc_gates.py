@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis.extra.numpy import arrays
 
 from approx import PolynomialActivation, fit
+from mpc.beaver import compute
 from mpc.polynomial import evaluate, power_plan
 from mpc.provider import ReuseError, TrustedThirdParty
 from mpc.encoder import EncodingError
@@ -87,6 +88,49 @@ def test_correlations_and_masks_are_used_once():
         a.bind(y)  # x - a and y - a would reveal x - y
     assert np.array_equal(product.shares[0].sum(axis=0, dtype=np.uint64),
                           a.shares.sum(axis=0, dtype=np.uint64) * b.shares.sum(axis=0, dtype=np.uint64))
+
+
+@given(st.integers(2, 12), st.integers(1, 5), st.integers(1, 4), st.integers(2, 3), st.integers(0, 2**31))
+def test_rows_of_a_matrix_opened_once_reuse_its_opening(n, k, m, parties, seed):
+    rng = np.random.default_rng(seed)
+    data, w, d = rng.uniform(-2, 2, (n, k)), rng.uniform(-2, 2, (k, m)), rng.uniform(-2, 2, (3, m))
+    s = Session(parties, 16)
+    x = s.share(data).open_masked()  # the set-up: x - a opened once
+    setup = s.stats()
+    assert setup["rounds"] == 1 and setup["bytes_per_party"] == 8 * (parties - 1) * n * k
+    assert setup["floor_rounds"] == 0  # opened ahead of time: it can share the first product's round
+    rows = rng.integers(0, n, 3)  # a batch, with repeats
+    sw, sd = s.share(w), s.share(d)
+    batch = x[rows]
+    assert batch.mask.id == x.mask.id and np.array_equal(batch.opened, x.opened[rows])
+    forward, gradient = compute([("matmul", batch, sw), ("matmul_tn", batch, sd)])
+    later = x[1:][::-1]  # rows of rows keep the stored mask's rows
+    assert later.mask.id == x.mask.id and list(later.mask.rows) == list(range(n - 1, 0, -1))
+    square = later * later
+    # only w and d were opened: the batch reused the opening of x (3 parties also pay for truncation)
+    assert s.stats()["floor_bytes_per_party"] - setup["bytes_per_party"] == 8 * (parties - 1) * (k * m + 3 * m)
+    assert within(forward, data[rows] @ w) and within(gradient, data[rows].T @ d)
+    assert within(square, data[1:][::-1] ** 2)
+    # a slice that is not a row selection is a new secret: masked afresh
+    column = x[:, 0]
+    assert column.mask is None
+    with pytest.raises(ReuseError):
+        batch.mask.bind(column)
+
+
+def test_the_dealer_serves_rows_of_a_stored_mask_and_refuses_rows_outside_it():
+    dealer = TrustedThirdParty(2)
+    a, b = dealer.mask((5, 3)), dealer.mask((2, 4))
+    rows = a.take([4, 0])
+    product = dealer.products([("matmul_tn", rows.handle, b.handle)]).consume()[0]
+    value = lambda shares: shares.sum(axis=0, dtype=np.uint64)  # noqa: E731
+    assert np.array_equal(value(product), np.matmul(value(a.shares)[[4, 0]].T, value(b.shares)))
+    assert np.array_equal(value(a.take([4, 0]).take([1]).shares), value(a.shares)[[0]])
+    assert dealer.counts["matmul"] == 12 and dealer.offline_bytes == 8 * 12
+    for bad, message in [([a.id, [5]], "outside mask"), ([a.id, [-1]], "outside mask"), ([99, [0]], "not live"),
+                         ([a.id, [[0]]], "mask id or"), ([a.id, [0.5]], "mask id or"), (True, "mask id or")]:
+        with pytest.raises(ValueError, match=message):
+            dealer.products([("matmul_tn", bad, b.handle)])
 
 
 def test_the_dealer_forgets_masks_whose_tensors_are_gone():

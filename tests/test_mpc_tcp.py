@@ -89,6 +89,31 @@ def test_tcp_parties_compute_and_count_what_the_in_process_protocol_does(registr
     assert np.array_equal(remote[1]["value"]["mm"], local["value"]["mm"])
 
 
+def batches_of_data_opened_once(session, n):
+    """The data owner's matrix masked and opened once, then products of batches of its rows with fresh weights."""
+    mine = session.comm.position
+    rng = np.random.default_rng(3)
+    data, w = rng.uniform(-1, 1, (n, 4)), rng.uniform(-1, 1, (4, 2))
+    x = session.share(data if mine(1) is not None else None, magnitude=1.0, owner=1, shape=(n, 4)).open_masked()
+    out = []
+    for rows in ([0, 2], [n - 1, 1, 1], slice(1, 3)):
+        weights = session.share(w if mine(0) is not None else None, magnitude=1.0, owner=0, shape=(4, 2))
+        out.append(x[rows].matmul(weights).reveal())
+    return out
+
+
+def test_the_dealer_process_serves_rows_of_a_mask_it_stores(registry_env):
+    local = run(batches_of_data_opened_once, 2, args=(5,), seed=SEED)[0]
+    remote = run(batches_of_data_opened_once, 2, transport="tcp", args=(5,), seed=SEED, timeout=20.0)
+    for result in remote:
+        for got, expected in zip(result["value"], local["value"]):
+            assert np.array_equal(got, expected)  # identical shares, so identical openings
+        assert {key: v for key, v in result["stats"].items() if key != "offline_seconds"} == {
+            key: v for key, v in local["stats"].items() if key != "offline_seconds"}
+    # set-up 5 x 4, then per batch only the weights: 4 x 2
+    assert local["stats"]["bytes_per_party"] == 8 * (20 + 3 * 8) + 8 * (2 + 3 + 2) * 2
+
+
 def test_a_party_killed_mid_run_stops_the_others_with_a_clear_error():
     start = time.monotonic()
     with pytest.raises(TransportError) as info:
@@ -252,6 +277,29 @@ def test_the_dealer_refuses_products_larger_than_any_shape_before_drawing_them()
     error, kind, payload = dealer_answer(*masks, b'{"kind": "products", "args": [[["mul", 0, 1]]], "release": []}')
     assert isinstance(error, ProtocolError) and "more than 134217728 elements" in str(error)
     assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+@pytest.mark.parametrize("operand,reason", [
+    ("[0, [3]]", "a row index outside mask 0"), ("[0, [-1]]", "a row index outside mask 0"), ("[5, [0]]", "mask 5 is not live"),
+    ("[0, [0.5]]", "bad arguments"), ("[0, [true]]", "bad arguments"), ("[0, 1]", "bad arguments"),
+    ("[0, [[0]]]", "bad arguments")])
+def test_the_dealer_refuses_rows_it_does_not_hold_in_one_line(operand, reason):
+    mask = json.dumps({"kind": "mask", "args": [[3, 2]], "release": []}).encode()
+    other = json.dumps({"kind": "mask", "args": [[2, 2]], "release": []}).encode()
+    products = f'{{"kind": "products", "args": [[["matmul_tn", {operand}, 1]]], "release": []}}'.encode()
+    error, kind, payload = dealer_answer(mask, other, products)
+    assert isinstance(error, ProtocolError) and reason in str(error) and "\n" not in str(error)
+    assert kind == MessageType.ERROR and b"cannot serve" in payload
+
+
+def test_the_dealer_refuses_to_gather_more_rows_than_any_shape_before_gathering():
+    mask = json.dumps({"kind": "mask", "args": [[2, 1 << 20]], "release": []}).encode()
+    other = json.dumps({"kind": "mask", "args": [[1 << 20, 1]], "release": []}).encode()
+    rows = [0] * 200  # 200 rows of 2^20: more than 2^27 elements, with a small product
+    products = json.dumps({"kind": "products", "args": [[["matmul", [0, rows], 1]]], "release": []}).encode()
+    error, kind, payload = dealer_answer(mask, other, products)
+    assert isinstance(error, ProtocolError) and "more than 134217728 elements" in str(error)
+    assert kind == MessageType.ERROR
 
 
 def test_any_failure_of_the_dealer_is_told_to_every_party(monkeypatch):

@@ -11,11 +11,13 @@ from click.testing import CliRunner
 
 from cli import approx as cli_group
 from conftest import POLY_CELL, POLY_GATE
+from mpc.training.cost import forecaster_step_cost, mlp_step_cost
+from nn.features import FEATURES
 
 MLP = ["secure", "train", "--model", "mlp", "--hidden", "4", "--activation", POLY_GATE, "--epochs", "1",
        "--weight-bound", "4", "--gradient-bound", "8", "--allow-out-of-range"]
 KEYS = {"bytes_per_party_per_step", "rounds_per_step", "floor_bytes_per_step", "floor_rounds_per_step",
-        "seconds_per_epoch", "epochs_run", "truncation_failure_bound"}
+        "seconds_per_epoch", "epochs_run", "truncation_failure_bound", "setup_bytes_per_party", "setup_rounds"}
 
 
 def invoke(args, registry):
@@ -38,6 +40,9 @@ def test_mlp_round_trip_model_file_read_by_evaluate(poly_registry, tmp_path, mon
     assert summary["epochs_run"] == 1 and summary["truncation_failure_bound"] <= 1e-6
     assert "approx: WARNING: layer0: the public bound" in out.output  # --allow-out-of-range is loud
     assert summary["bytes_per_party_per_step"] >= summary["floor_bytes_per_step"] > 0
+    # digits 64 -> 4 -> 10, batch 16: the samples opened once at set-up (train and validation), not per step
+    assert summary["bytes_per_party_per_step"] == mlp_step_cost((64, 4, 10), 16)["bytes_per_party"]
+    assert summary["setup_rounds"] == 1 and summary["setup_bytes_per_party"] % (8 * 64) == 0
     assert abs(summary["test_accuracy"] - summary["plaintext_test_accuracy"]) <= 0.05
     scored = invoke(["evaluate", "m.npz", "--json"], poly_registry)
     assert scored.exit_code == 0, scored.output
@@ -80,6 +85,9 @@ def test_forecaster_round_trip(poly_registry, tmp_path, monkeypatch):
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout.splitlines()[-1])
     assert KEYS <= set(summary) and summary["truncation_failure_bound"] <= 1e-6
+    # the windows slide: their rows are opened once at set-up, and a step opens none of them
+    assert summary["setup_rounds"] == 1
+    assert summary["bytes_per_party_per_step"] == forecaster_step_cost(16, 4, FEATURES, 3, 2, "linear")["bytes_per_party"]
     assert abs(summary["test_mape"] - summary["plaintext_test_mape"]) <= 0.5 * summary["plaintext_test_mape"]
     scored = invoke(["evaluate", "f.npz", "--json"], poly_registry)
     assert scored.exit_code == 0 and json.loads(scored.stdout)["test_mape"] == pytest.approx(summary["test_mape"])

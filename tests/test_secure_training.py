@@ -15,7 +15,7 @@ from conftest import POLY_CELL, POLY_GATE
 from mpc.beaver import compute
 from mpc.tensor import Session
 from mpc.training.activations import activate
-from mpc.training.cost import forecaster_step_cost, mlp_step_cost
+from mpc.training.cost import forecaster_step_cost, mlp_step_cost, setup_cost
 from mpc.training.models import SecureLSTMForecaster, SecureMLP
 from mpc.training.precision import (OutOfRangeWarning, PreactivationRangeError, PublicBounds,
                                     TrainingPrecisionError, check_failure_budget, max_frac_bits)
@@ -32,28 +32,34 @@ def plaintext_step(model, x, y, lr, l2):
     return {k: v.copy() for k, v in model.params.items()}
 
 
-def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, **kwargs):
+def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, masked_data=False,
+                **kwargs):
     s = Session(2, frac_bits, seed=b"t" * 16)
     params = {k: s.share(v) for k, v in plain.params.items()}
     bounds = PublicBounds(allow_out_of_range=True, gradient_bound=gradient_bound)
     model = model_class(params, kwargs.pop("activations"), *kwargs.pop("args", ()), bounds)
     grads = {}
+    shared = s.share(x)
+    if masked_data:  # as secure_train: the data opened once beforehand, the batch a selection of its rows
+        shared = s.share(np.concatenate([x[::-1], x])).open_masked()[len(x):]
+        assert shared.mask is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        model.gradients(s.share(x), s.share(target), grads)
+        model.gradients(shared, s.share(target), grads)
     sgd_update(params, grads, lr, len(x), l2, bounds)
     return s, params
 
 
-@given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31))
-def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed):
+@given(st.integers(1, 5), st.integers(2, 6), st.sampled_from([0.0, 0.01]), st.integers(0, 2**31), st.booleans())
+def test_one_secure_mlp_step_equals_the_plaintext_step(poly_registry, batch, hidden, l2, seed, masked_data):
     rng = np.random.default_rng(seed)
     config = MLPConfig(6, (hidden,), 3, POLY_GATE, "poly", False, "mse", POLY_GATE, dtype="float64")
     plain = Network(config, registry=poly_registry, seed=seed % 1000)
     x, labels = rng.uniform(0, 1, (batch, 6)), rng.integers(0, 3, batch)
     acts = {"hidden": approx.get(POLY_GATE, registry=poly_registry), "output": approx.get(POLY_GATE,
                                                                                           registry=poly_registry)}
-    _, params = secure_step(SecureMLP, plain, x, one_hot(labels, 3), 0.5, l2, activations=acts)
+    _, params = secure_step(SecureMLP, plain, x, one_hot(labels, 3), 0.5, l2, activations=acts,
+                            masked_data=masked_data)
     expected = plaintext_step(plain, x, labels, 0.5, l2)
     for name, value in expected.items():
         diff = np.abs(params[name].reveal() - value)
@@ -127,8 +133,9 @@ def test_scale_keeps_a_small_constant_precise(c, x):
     assert y.error < (c + 4) * s.ulp + 1e-6 * c * np.max(np.abs(x), initial=0)
 
 
+@pytest.mark.parametrize("masked_data", [True, False])
 @pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
-def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch):
+def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch, masked_data):
     s = Session(2, 16)
     act = approx.get(POLY_GATE, registry=poly_registry)
     rng = np.random.default_rng(0)
@@ -137,28 +144,46 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
         params[f"layer{k}.weight"] = s.share(rng.uniform(-0.3, 0.3, (n_in, n_out)))
         params[f"layer{k}.bias"] = s.share(rng.uniform(-0.3, 0.3, n_out))
     model = SecureMLP(params, {"hidden": act, "output": act}, PublicBounds())
-    model.gradients(s.share(rng.uniform(0, 1, (batch, sizes[0]))), s.share(np.full((batch, sizes[-1]), 0.5)), {})
+    x = s.share(rng.uniform(0, 1, (3 * batch, sizes[0])))
+    if masked_data:  # the set-up: every sample masked and opened once, the batch is a selection of its rows
+        x.open_masked()
+        assert s.stats()["bytes_per_party"] == setup_cost(x.shape)["bytes_per_party"] == 8 * x.shares[0].size
+    before = s.stats()
+    model.gradients(x[rng.permutation(3 * batch)[:batch]], s.share(np.full((batch, sizes[-1]), 0.5)), {})
     stats = s.stats()
-    cost = mlp_step_cost(sizes, batch)
-    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"]
-    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
+    cost = mlp_step_cost(sizes, batch, masked_data)
+    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"]
+    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    # the data's opening saves its bytes, the weights' are still opened every step
+    assert mlp_step_cost(sizes, batch, False)["bytes_per_party"] - mlp_step_cost(sizes, batch)["bytes_per_party"] \
+        == 8 * batch * sizes[0]
 
 
+@pytest.mark.parametrize("masked_data", [True, False])
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 @pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
-def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D):
+def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D, masked_data):
     s = Session(2, 16)
     plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                        registry=poly_registry, seed=1)
     acts = {role: act.activation for role, act in plain.activations().items()}
     model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
+    x = s.share(np.zeros((B, T, F)))
+    if masked_data:  # the set-up: sliding windows' rows (B + T - 1 of them) masked and opened once
+        rows = s.share(np.zeros((B + T - 1, F))).open_masked()
+        assert s.stats()["bytes_per_party"] == setup_cost(rows.shape)["bytes_per_party"]
+        x = [rows[np.arange(B) + t] for t in range(T)]
+    before = s.stats()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        model.gradients(s.share(np.zeros((B, T, F))), s.share(np.zeros((B, 1))), {})
+        model.gradients(x, s.share(np.zeros((B, 1))), {})
     stats = s.stats()
-    cost = forecaster_step_cost(B, T, F, H, D, cell)
-    assert stats["bytes_by_party"] == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"]] * 2
-    assert stats["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1  # one drain round off the critical path
+    cost = forecaster_step_cost(B, T, F, H, D, cell, masked_data)
+    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    # one drain round off the critical path
+    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1
 
 
 def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):
@@ -252,6 +277,17 @@ def small_run(poly_registry, session, keep_shared=False, **settings):
                             validation=samples, keep_shared=keep_shared)
 
 
+def test_secure_train_opens_the_data_once_and_a_step_costs_the_formula(poly_registry):
+    result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
+    # the set-up: training and validation samples (10 x 6 each) masked and opened in one round
+    assert result.setup_cost["rounds"] == setup_cost((10, 6), (10, 6))["rounds"] == 1
+    assert result.setup_cost["bytes_per_party"] == setup_cost((10, 6), (10, 6))["bytes_per_party"] == 8 * 120
+    cost = mlp_step_cost((6, 5, 3), 4)
+    assert result.step_cost["rounds"] == result.step_cost["floor_rounds"] == cost["rounds"]
+    assert result.step_cost["bytes_per_party"] == result.step_cost["floor_bytes_per_party"] == cost["bytes_per_party"]
+    assert result.step_cost["triples"]["mask"] == cost["bytes_per_party"] // 8  # no mask for the batch
+
+
 def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_starts(poly_registry):
     result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
     assert 0 < result.truncation_failure_bound <= result.planned_failure_bound
@@ -309,7 +345,8 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
                       registry=poly_registry, seed=5, output_bias=0.5)
     acts = {role: act.activation for role, act in twin.activations().items()}
     rng = np.random.default_rng(2)
-    x, y = rng.uniform(0, 1, (5, T, F)), rng.uniform(0, 1, (5, 1))
+    series = rng.uniform(0, 1, (5 + T - 1, F))  # windows sliding over one sequence of rows, as make_dataset's
+    x, y = np.stack([series[i:i + T] for i in range(5)]), rng.uniform(0, 1, (5, 1))
     init = {k: v.copy() for k, v in twin.params.items()}
     settings = TrainSettings(epochs=2, batch_size=B, lr=0.1, l2=0.01, loss_scale=64, failure_budget=float("inf"),
                              allow_out_of_range=True, weight_bound=4.0, gradient_bound=4.0 * 64)
@@ -317,9 +354,14 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
         warnings.simplefilter("ignore", OutOfRangeWarning)
         result = secure_train(Session(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
                               {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
-                              Samples.public(x, y), settings, init, {k: 1.0 for k in init},
+                              Samples.public(x, y, sliding=True), settings, init, {k: 1.0 for k in init},
                               validation=Samples.public(x, y))
     train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
     assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
+    # the set-up opens each row of the sliding windows once and the validation windows' T F each
+    assert result.setup_cost["bytes_per_party"] == setup_cost((5 + T - 1, F), (5 * T, F))["bytes_per_party"]
+    assert result.step_cost["bytes_per_party"] == forecaster_step_cost(B, T, F, H, D, cell)["bytes_per_party"]
+    with pytest.raises(ValueError, match="not windows sliding"):
+        Samples.public(x[::-1], y, sliding=True)
     for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)
         assert np.max(np.abs(result.weights[name] - value)) < 16 * 2.0**-17, name  # a few units in the last place

@@ -4,7 +4,13 @@ Who holds what (2 parties and a dealer; semi-honest, as the rest of ``mpc``):
 
 * the data owner (party 1) shares the training and validation samples and
   targets once, without communication (pseudo-random zero sharing); their
-  shapes and a bound on |x| and |y| are public;
+  shapes and a bound on |x| and |y| are public.  Before the first step the
+  samples x are masked with a dealer mask A and x - A is opened, once for the
+  run (the set-up: one round, 8 bytes per element per party); every batch is
+  a selection of their rows and reuses that opening, the dealer supplying the
+  products of A's rows with the fresh masks of the weights and deltas
+  (SecureML, Mohassel & Zhang 2017, section 4.2: "the data is masked once"),
+  so a step opens no data;
 * the initial weights are public (drawn from a public seed, as SecureML and
   CrypTen do) or the model owner's (party 0), with public bounds; they stay
   shared for the whole run;
@@ -30,6 +36,7 @@ import warnings
 
 import numpy as np
 
+from mpc.beaver import open_masked
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER
 from mpc.tensor import Session
 from mpc.training.activations import check_trainable
@@ -37,8 +44,8 @@ from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shap
 from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget
 from mpc.training.sgd import sgd_update
 
-__all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes",
-           "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
+__all__ = ["secure_train", "TrainSettings", "Samples", "SharedSamples", "SecureTrainResult", "build_model",
+           "parameter_shapes", "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
 
 
 
@@ -89,6 +96,10 @@ class Samples:
         Public shapes.
     x_bound, y_bound : float
         Public bounds on |x| and |y|.
+    sliding : bool
+        Public: the samples are windows (samples, time, features) sliding one step at a time over one
+        sequence of feature rows, x[i, t] = row i + t (as ``nn.features.make_dataset`` builds them).
+        The rows (samples + time - 1, features) are then shared and opened once instead of every window.
     """
 
     x: np.ndarray | None
@@ -97,12 +108,26 @@ class Samples:
     y_shape: tuple
     x_bound: float = 1.0
     y_bound: float = 1.0
+    sliding: bool = False
 
     @classmethod
-    def public(cls, x: np.ndarray, y: np.ndarray) -> "Samples":
-        """Samples whose shapes and bounds are read from the arrays (the data owner, or a test)."""
+    def public(cls, x: np.ndarray, y: np.ndarray, sliding: bool = False) -> "Samples":
+        """Samples whose shapes and bounds are read from the arrays (the data owner, or a test).
+
+        Raises
+        ------
+        ValueError
+            If ``sliding`` is claimed for x that are not windows sliding one step at a time.
+        """
+        if sliding and (x.ndim != 3 or not np.array_equal(x[1:, :-1], x[:-1, 1:])):
+            raise ValueError("the samples are not windows sliding one step at a time over one sequence of rows")
         return cls(x, y, x.shape, y.shape, float(np.max(np.abs(x), initial=0.0)),
-                   float(np.max(np.abs(y), initial=0.0)))
+                   float(np.max(np.abs(y), initial=0.0)), sliding)
+
+    def rows(self) -> np.ndarray | None:
+        """The feature rows (samples + time - 1, features) of sliding windows (None outside the data owner's
+        process)."""
+        return None if self.x is None else np.concatenate([self.x[:, 0], self.x[-1, 1:]])
 
     def __len__(self) -> int:
         return self.x_shape[0]
@@ -122,7 +147,10 @@ class SecureTrainResult:
         Per epoch, the validation predictions (model owner only).
     step_cost : dict
         Of one training step: ``rounds``, ``bytes_per_party``, ``floor_rounds``, ``floor_bytes_per_party``,
-        ``triples`` (elements per kind), ``truncation_failure_bound``.
+        ``triples`` (elements per kind), ``offline_bytes``, ``truncation_failure_bound``.
+    setup_cost : dict
+        Of the set-up before the first step (the training and validation samples masked and opened once):
+        ``rounds``, ``bytes_per_party``, ``floor_bytes_per_party``, ``triples``, ``offline_bytes``.
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
@@ -147,6 +175,7 @@ class SecureTrainResult:
     weight_bounds: list
     range_ratios: list
     conditional: bool
+    setup_cost: dict = dataclasses.field(default_factory=dict)
 
 
 def parameter_shapes(kind: str, config: dict) -> dict:
@@ -181,14 +210,60 @@ def _share_params(session, kind, config, weights, weight_bounds) -> dict:
             for name, shape in parameter_shapes(kind, config).items()}
 
 
-def _share(session, samples: Samples, rows=None):
-    mine = session.comm.position(DATA_OWNER) is not None
-    x, y = (samples.x, samples.y) if rows is None or not mine else (samples.x[rows], samples.y[rows])
-    n = samples.x_shape[0] if rows is None else len(rows)
-    return (session.share(x if mine else None, magnitude=samples.x_bound, owner=DATA_OWNER,
-                          shape=(n, *samples.x_shape[1:])),
-            session.share(y if mine else None, magnitude=samples.y_bound, owner=DATA_OWNER,
-                          shape=(n, *samples.y_shape[1:])))
+class SharedSamples:
+    """A data owner's samples shared once (no communication): batches are selections of their rows.
+
+    :func:`mpc.beaver.open_masked` of ``x`` (with the other sets' x, one round
+    for all) masks x and opens x - A once; from then on the batches' x reuse
+    that opening and cost no traffic (:meth:`mpc.tensor.SharedTensor.__getitem__`).
+    Windows (samples, time, features) are shared as feature rows, and a batch
+    is a list of T selections of rows: x_t = rows[i T + t] for window i, or
+    rows[i + t] for sliding windows (``Samples.sliding``: each row shared and
+    opened once, not once per window it belongs to).
+
+    Parameters
+    ----------
+    session : Session
+    samples : Samples
+    targets : bool
+        Share y too (training), or x only (prediction).
+    """
+
+    def __init__(self, session: Session, samples: Samples, targets: bool = True):
+        mine = session.comm.position(DATA_OWNER) is not None
+        n, *rest = samples.x_shape
+        x, shape, self.steps, self.stride = samples.x, samples.x_shape, None, 0
+        if len(rest) == 2:  # windows: their time steps are rows
+            self.steps, self.stride = rest[0], 1 if samples.sliding else rest[0]
+            x = samples.rows() if samples.sliding else None if x is None else x.reshape(n * rest[0], rest[1])
+            shape = ((n + rest[0] - 1) if samples.sliding else n * rest[0], rest[1])
+        self.x = session.share(x if mine else None, magnitude=samples.x_bound, owner=DATA_OWNER, shape=shape)
+        self.y = session.share(samples.y if mine else None, magnitude=samples.y_bound, owner=DATA_OWNER,
+                               shape=samples.y_shape) if targets else None
+        self.count = n
+
+    def __len__(self) -> int:
+        return self.count
+
+    def batch(self, rows):
+        """(x, y) of the samples ``rows`` (an index array or a slice; y None for x only); local.
+
+        x is a SharedTensor (batch, ...), or for windows a list of T SharedTensors (batch, features).
+        """
+        y = None if self.y is None else self.y[rows]
+        if self.steps is None:
+            return self.x[rows], y
+        starts = self.stride * np.arange(self.count)[rows]
+        return [self.x[starts + t] for t in range(self.steps)], y
+
+
+def _cost(before: dict, after: dict) -> dict:
+    """What the session spent between two :meth:`Session.stats`."""
+    cost = {key: after[key] - before[key] for key in ("rounds", "bytes_per_party", "floor_rounds",
+                                                      "floor_bytes_per_party", "offline_bytes",
+                                                      "truncation_failure_bound")}
+    cost["triples"] = {k: after["triples"][k] - before["triples"][k] for k in after["triples"]}
+    return cost
 
 
 def _step(model, params, x, y, settings, bounds, batch):
@@ -211,7 +286,10 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     Returns
     -------
     dict
-        :meth:`Session.stats` of the step, and ``predict_failure_bound``: the
+        What the step costs (``rounds``, ``bytes_per_party``, ``floor_rounds``,
+        ``floor_bytes_per_party``, ``triples``, ``offline_bytes``,
+        ``truncation_failure_bound``; the data masked and opened beforehand, as
+        the run does at set-up), and ``predict_failure_bound``: the
         truncation-failure bound of predicting one batch (validation).
     """
     s = Session(2, frac_bits, seed=b"\0" * 16)
@@ -222,15 +300,21 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     # the range check of the worst step: refuses before any data is shared (warnings come with the run)
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     batch = min(settings.batch_size, len(train))
-    x = s.share(np.zeros((batch, *train.x_shape[1:])), magnitude=train.x_bound)
-    y = s.share(np.zeros((batch, *train.y_shape[1:])), magnitude=train.y_bound)
+    # the data is masked and opened before the first step (the set-up), not by the step
+    data = SharedSamples(s, Samples(np.zeros((batch, *train.x_shape[1:])), np.zeros((batch, *train.y_shape[1:])),
+                                    (batch, *train.x_shape[1:]), (batch, *train.y_shape[1:]), train.x_bound,
+                                    train.y_bound, train.sliding))
+    open_masked(data.x)
+    x, y = data.batch(slice(None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = build_model(kind, config, activations, params, bounds)
+        before = s.stats()
         _step(model, params, x, y, settings, bounds, batch)
-        stats = s.stats()
+        stats = _cost(before, s.stats())
         model.predict(x)
-    stats["predict_failure_bound"] = s.truncation_failure_bound - stats["truncation_failure_bound"]
+    stats["predict_failure_bound"] = s.truncation_failure_bound - before["truncation_failure_bound"] - stats[
+        "truncation_failure_bound"]
     return stats
 
 
@@ -292,11 +376,16 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     per_step = plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / total_steps
     planned = check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget)
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
+    setup = session.stats()
     params = _share_params(session, kind, config, weights, weight_bounds)
     model = build_model(kind, config, activations, params, bounds)
+    # set-up: the samples shared once, x masked and opened once (train and validation in one round)
+    data = SharedSamples(session, train)
+    held_out = SharedSamples(session, validation, targets=False) if validation is not None else None
+    open_masked(data.x, *([held_out.x] if held_out is not None else []))
     rng = np.random.default_rng(settings.seed)
     validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
-    result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], [], False)
+    result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], [], False, _cost(setup, session.stats()))
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
         order = rng.permutation(len(train))
@@ -304,17 +393,12 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         for step, first in enumerate(range(0, len(train), settings.batch_size)):
             rows = order[first:first + settings.batch_size]
             before, bound_before = session.stats(), session.truncation_failure_bound
-            x, y = _share(session, train, rows)
+            x, y = data.batch(rows)
             _step(model, params, x, y, settings, bounds, len(rows))
             # an infinite bound (vacuous public bounds) stays infinite, never inf - inf = nan
             step_bound = session.truncation_failure_bound - bound_before if np.isfinite(bound_before) else np.inf
             if not result.step_cost:
-                after = session.stats()
-                result.step_cost = {key: after[key] - before[key] for key in
-                                    ("rounds", "bytes_per_party", "floor_rounds", "floor_bytes_per_party",
-                                     "truncation_failure_bound")}
-                result.step_cost["triples"] = {k: after["triples"][k] - before["triples"][k]
-                                               for k in after["triples"]}
+                result.step_cost = _cost(before, session.stats())
             done = epoch * steps_per_epoch + step + 1
             spent = session.truncation_failure_bound - start_bound if np.isfinite(start_bound) else np.inf
             projected = (spent + ((total_steps - done) * step_bound if done < total_steps else 0.0)
@@ -330,7 +414,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         result.weight_bounds.append(max(p.magnitude for p in params.values()))
         result.range_ratios.append(dict(bounds.ratios))
         if validation is not None:
-            result.validation.append(predict(model, session, validation, settings.batch_size))
+            result.validation.append(predict(model, session, held_out, settings.batch_size))
     result.truncation_failure_bound = (session.truncation_failure_bound - start_bound if np.isfinite(start_bound)
                                        else np.inf)
     result.conditional = bounds.conditional
@@ -349,11 +433,17 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     return result
 
 
-def predict(model, session: Session, samples: Samples, batch_size: int) -> np.ndarray | None:
-    """Predictions of ``samples`` on shares, in batches, opened to the model owner (None elsewhere)."""
+def predict(model, session: Session, samples, batch_size: int) -> np.ndarray | None:
+    """Predictions of ``samples`` on shares, in batches, opened to the model owner (None elsewhere).
+
+    ``samples`` is a :class:`Samples` (shared here, each batch's x opened by its first product) or a
+    :class:`SharedSamples` (shared already; if its x was masked and opened at set-up,
+    :func:`mpc.beaver.open_masked`, the batches open no data).
+    """
+    if isinstance(samples, Samples):
+        samples = SharedSamples(session, samples, targets=False)
     out = []
     for first in range(0, len(samples), batch_size):
-        rows = np.arange(first, min(first + batch_size, len(samples)))
-        x, _ = _share(session, samples, rows)
+        x, _ = samples.batch(slice(first, first + batch_size))
         out.append(model.predict(x).reveal(to=MODEL_OWNER))
     return None if out[0] is None else np.concatenate(out)

@@ -126,8 +126,8 @@ class SecureLSTMForecaster:
             yield from lstm.backward(d_hidden, grads, every_step, d_input)
 
     def _step(self, x, target, grads, loss_scale=1):
-        steps = x.shape[1]
-        xs = [x[:, t] for t in range(steps)]
+        xs = list(x) if isinstance(x, list) else [x[:, t] for t in range(x.shape[1])]
+        steps = len(xs)
         h1, h2, d_h2, d_h1 = [], [], {}, {}
         training = target is not None
         return drive(self._layer(self.lstm1, xs, steps, h1, training, d_h1, grads, True),
@@ -135,7 +135,8 @@ class SecureLSTMForecaster:
                      self._head(h2, steps, target, grads, d_h2, loss_scale))[2]
 
     def predict(self, x):
-        """Forecasts (batch, 1) of windows x (batch, time, features) (runs its own rounds)."""
+        """Forecasts (batch, 1) of windows x (batch, time, features), or of the list of their T time steps
+        (batch, features) each (runs its own rounds)."""
         return self._step(x, None, None)
 
     def gradients(self, x, target, grads: dict, loss_scale: int = 1):
