@@ -108,7 +108,7 @@ def share_paths(output: str) -> list:
 
 
 def _mlp_setup(data, label_column, hidden, activation, seed, registry):
-    from cli.classifier_commands import build_classifier, parse_hidden
+    from nn.classifiers import build_classifier, parse_hidden
     from nn.network import one_hot
     from nn.tabular import load_table
 
@@ -123,7 +123,7 @@ def _mlp_setup(data, label_column, hidden, activation, seed, registry):
 
 def _forecaster_setup(data, time_column, load_column, holiday_calendar, window, lags, cell, gate_activation,
                       cell_activation, hidden_activation, output_activation, hidden_size, dense_size, seed, registry):
-    from cli.train_commands import _dataset
+    from nn.provenance import series_dataset as _dataset
     from nn.forecaster import Forecaster, ForecasterConfig
 
     dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)

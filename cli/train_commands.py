@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import click
@@ -68,22 +67,10 @@ def with_evaluate_data_options(fn):
 
 
 def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
-    """The dataset a forecaster's model file describes, with the given overrides (None: the model's own).
-
-    See :func:`nn.provenance.model_dataset`; its ``source`` attribute says which data was used.
-    """
+    """:func:`nn.provenance.model_dataset` (kept under this name for the secure commands and their tests)."""
     from nn.provenance import model_dataset as rebuild
 
     return rebuild(meta, data, time_column, load_column, holiday_calendar)
-
-
-def _dataset(data, time_column, load_column, holiday_calendar, window, lags):
-    from nn.data import load_series
-    from nn.features import make_dataset
-
-    country, _, subdiv = holiday_calendar.partition("/")
-    return make_dataset(load_series(data, time_column, load_column), window=window, lags=lags,
-                        country=country, subdiv=subdiv or None)
 
 
 def parse_lags(ctx, param, text):
@@ -139,17 +126,6 @@ def check_output(output, kind: str, force: bool) -> None:
             what = f"a {found} model" if found else "not a model file written by approx train"
             raise ApproxError(f"{output} exists and is {what}; give another -o, or --force to replace it "
                               f"with the {kind}")
-
-
-def check_memory(kind: str, config, batch_size: int, steps: int, size_option: str, workers: int = 1) -> None:
-    """Refuse a model whose training (in each of ``workers`` processes) would not fit in the memory available,
-    naming the estimate."""
-    from nn.memory import available_bytes, training_bytes
-
-    need, have = workers * training_bytes(kind, config, batch_size, steps), available_bytes()
-    if have is not None and need > have:
-        raise ApproxError(f"training this model needs about {need / 2**30:.1f} GiB (estimated) but "
-                          f"{have / 2**30:.1f} GiB of memory is available; choose a smaller {size_option}")
 
 
 @approx.command("train")
@@ -223,6 +199,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     """
     require("train", "nn")
     from cli.classifier_commands import check_options
+    from nn.memory import check_memory
     from nn.training import TrainConfig
 
     check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
@@ -240,13 +217,13 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
         _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
                           per_step, settings, registry, output, as_json, loss, dtype)
         return
-    from nn.evaluation import evaluate
+    from nn.evaluation import evaluate, forecaster_summary
     from nn.forecaster import Forecaster, ForecasterConfig
-    from nn.persistence import save_model
-    from nn.provenance import series_record
+    from nn.persistence import forecaster_metadata, save_model
+    from nn.provenance import series_dataset
 
     source = data or "taylor"
-    dataset = _dataset(source, time_column, load_column, holiday_calendar, window, lags)
+    dataset = series_dataset(source, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
                               dataset.load_columns, dtype=dtype)
@@ -259,17 +236,9 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
     if history.diverged:
         _diverged(history, output, as_json, {"train": train_info})
     result = evaluate(model, dataset)
-    summary = {
-        "test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
-        "val_rmse": result["val"]["rmse"], "val_mape": result["val"]["mape"],
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
-        "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
-        "baselines": result["baselines"], "outside_interval": result["outside_interval"], "train": train_info,
-    }
-    save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-                               "data": series_record(source, time_column, load_column, holiday_calendar),
-                               "features": {"window": window, "lags": list(lags)},
-                               "summary": json.loads(dumps(summary))})
+    summary = forecaster_summary(result, history, train_info)
+    save_model(output, model, forecaster_metadata(dataset, source, time_column, load_column, holiday_calendar, lags,
+                                                  summary))
     if as_json:
         click.echo(dumps(summary))
         return
@@ -302,9 +271,10 @@ def _fit(model, train_xy, val_xy, settings):
 
 def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
                       registry, output, as_json, loss="cross_entropy", dtype=None):
-    from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
-    from nn.persistence import save_model
-    from nn.provenance import source_record
+    from cli.classifier_commands import classifier_table
+    from nn.classifiers import build_classifier, classifier_summary, parse_hidden, score_classifier
+    from nn.memory import check_memory
+    from nn.persistence import classifier_metadata, save_model
     from nn.tabular import load_table
 
     sizes = parse_hidden(hidden)
@@ -320,15 +290,8 @@ def _train_classifier(kind, data, label_column, hidden, activation, derivative, 
     if history.diverged:
         _diverged(history, output, as_json, {"model": kind, "train": train_info})
     result = score_classifier(model, parts)
-    summary = {
-        "model": kind, "test_accuracy": result["test"]["accuracy"], "test_macro_f1": result["test"]["macro_f1"],
-        "val_accuracy": result["val"]["accuracy"], "val_macro_f1": result["val"]["macro_f1"],
-        "confusion_matrix": result["test"]["confusion_matrix"], "classes": table.classes,
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
-        "train_seconds": history.seconds, "outside_interval": result["outside_interval"], "train": train_info,
-    }
-    save_model(output, model, {"data": {**source_record(data), "label_column": label_column, "steps": steps,
-                                        "classes": table.classes}, "summary": json.loads(dumps(summary))})
+    summary = classifier_summary(kind, result, history, table.classes, train_info)
+    save_model(output, model, classifier_metadata(data, label_column, steps, table.classes, summary))
     if as_json:
         click.echo(dumps(summary))
         return
@@ -366,17 +329,10 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
 
 
 def _evaluate_classifier(model, meta, data, as_json):
-    from cli.classifier_commands import classifier_table, model_parts, score_classifier
-    from nn.provenance import resolve_source
-    from nn.tabular import load_table
+    from cli.classifier_commands import classifier_table
+    from nn.classifiers import classifier_data, score_classifier
 
-    saved = meta["data"]
-    source, description = resolve_source(saved, data)
-    table = load_table(source, saved["label_column"], meta["summary"]["train"]["seed"])
-    if table.x.shape[1] != model.config.input_size * (saved["steps"] if meta["model"] == "rnn" else 1):
-        raise ApproxError(f"the model reads {model.config.input_size} features per step; the data have "
-                          f"{table.x.shape[1]} per row")
-    parts = model_parts(meta["model"], table, saved["steps"])
+    table, parts, description = classifier_data(model, meta, data)
     result = score_classifier(model, parts)
     if as_json:
         click.echo(dumps({"model": meta["model"], "data": description, "test_accuracy": result["test"]["accuracy"],

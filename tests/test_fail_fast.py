@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given
 
 from cli import approx
-from cli.strict_json import dumps
+from approx.strict_json import dumps
 from nn.atomic_file import atomic_write
 from nn.data import TAYLOR_CSV
 from nn.metrics import scores
@@ -159,14 +159,14 @@ def test_strict_json_writes_non_finite_numbers_as_null_and_keeps_the_rest(value)
 @pytest.fixture
 def no_training(monkeypatch):
     """Training or planning an experiment fails the test: the command should have stopped before."""
-    import cli.experiment_runner
+    import nn.experiments
     import nn.training
 
     def never(*args, **kwargs):
         raise AssertionError("the work started")
 
     monkeypatch.setattr(nn.training, "train", never)
-    monkeypatch.setattr(cli.experiment_runner, "plan_runs", never)
+    monkeypatch.setattr(nn.experiments, "plan_runs", never)
 
 
 @pytest.mark.parametrize("args", [
