@@ -1,6 +1,7 @@
 """The ``approx`` command line: one click group in front of approx, nn and mpc."""
 
 from cli import (  # noqa: F401  (each module attaches its commands to the group)
+    classifier_commands,
     experiment_command,
     fit_command,
     party_commands,

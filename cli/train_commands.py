@@ -1,8 +1,11 @@
-"""``approx train``, ``approx evaluate`` and ``approx plot-forecast``: the load forecaster."""
+"""``approx train`` (the group) and ``approx train forecaster``, ``approx evaluate`` and ``approx plot-forecast``.
+
+``approx train mlp|rnn`` are in :mod:`cli.classifier_commands`; the options every kind shares
+are :func:`training_options`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import click
@@ -14,18 +17,6 @@ from cli.extras import require
 from cli.progress import progress
 from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
-
-training_data_options = [
-    click.option("--data", default=None,
-                 help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns "
-                      "[default: taylor]; for --model mlp|rnn 'digits' (built-in) or a CSV with feature columns "
-                      "and a label column [default: digits]."),
-    click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column."),
-    click.option("--load-column", default="load", show_default=True, help="CSV load column."),
-    click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
-                 help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION."),
-]
-
 
 def _model_data_options(data_help: str):
     return [
@@ -43,11 +34,6 @@ def _apply(options, fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
-
-
-def with_training_data_options(fn):
-    """Decorate ``approx train`` with --data, --time-column, --load-column and --holidays."""
-    return _apply(training_data_options, fn)
 
 
 def with_data_options(fn):
@@ -105,10 +91,8 @@ def _metrics_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-FORECASTER_ONLY = ["time_column", "load_column", "holiday_calendar", "gate_activation", "cell_activation", "cell",
-                   "hidden_activation", "output_activation", "hidden_size", "dense_size", "window", "lags", "highway"]
-CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps", "loss"]
 DEFAULT_OUTPUT = {"forecaster": "forecaster.npz", "mlp": "mlp.npz", "rnn": "rnn.npz"}
+KINDS = tuple(DEFAULT_OUTPUT)
 
 
 def check_output(output, kind: str, force: bool) -> None:
@@ -128,11 +112,70 @@ def check_output(output, kind: str, force: bool) -> None:
                               f"with the {kind}")
 
 
-@approx.command("train")
-@click.option("--model", "model_kind", type=click.Choice(["forecaster", "mlp", "rnn"]), default="forecaster",
-              show_default=True, help="forecaster: the two-layer LSTM load forecaster; mlp: a feed-forward "
-                                      "back-propagation classifier; rnn: an Elman RNN classifier.")
-@with_training_data_options
+class _TrainGroup(click.Group):
+    """``approx train KIND [OPTIONS]``; a bare ``approx train [OPTIONS]`` trains the forecaster."""
+
+    def parse_args(self, ctx, args):
+        """Read ``approx train [OPTIONS]`` (no kind) as ``approx train forecaster [OPTIONS]``; refuse the old
+        ``--model KIND`` naming the subcommand that replaces it."""
+        for i, arg in enumerate(args):
+            if arg == "--model" or arg.startswith("--model="):
+                kind = arg.partition("=")[2] or (args[i + 1] if i + 1 < len(args) else "KIND")
+                raise click.UsageError(f"--model is gone: the kind is a subcommand, approx train {kind} [OPTIONS]",
+                                       ctx)
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["forecaster", *args]
+        return super().parse_args(ctx, args)
+
+
+@approx.group("train", cls=_TrainGroup)
+def train_group():
+    """Train a model with registry activations: the LSTM load forecaster, or an MLP / RNN classifier.
+
+    approx train [OPTIONS] without a kind is approx train forecaster [OPTIONS]. A run that diverges (the
+    loss becomes NaN or infinite) exits with status 1 and writes nothing.
+    """
+
+
+def training_options(kind: str, batch_size: int, lr_help: str, patience: int):
+    """Decorate ``approx train KIND`` with the options every kind shares: the activations' derivative and
+    clipping, the SGD settings (with ``kind``'s defaults), the output and --json."""
+    options = [
+        click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
+                     help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output."),
+        click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval."),
+        click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
+                     help="At most this many epochs."),
+        click.option("--batch-size", type=click.IntRange(1), default=batch_size, show_default=True,
+                     help="Samples per SGD step" + (" (1: per-sample SGD)." if batch_size == 1 else ".")),
+        click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help=lr_help),
+        click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True,
+                     help="L2 regularisation lambda."),
+        click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
+                     help="Gradient-norm clipping."),
+        click.option("--patience", type=click.IntRange(1), default=patience, show_default=True,
+                     help="Early stopping: epochs without a better validation loss."),
+        click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+                     help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit)."),
+        click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
+                     help="Floating-point type of the weights, gradients and computation."),
+        registry_option,
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=DEFAULT_OUTPUT[kind],
+                     show_default=True, help="Model file; written only when training succeeds."),
+        click.option("--force", is_flag=True,
+                     help="Replace an -o file that holds another kind of model (or no model)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr)."),
+    ]
+    return lambda fn: _apply(options, fn)
+
+
+@train_group.command("forecaster")
+@click.option("--data", default="taylor", show_default=True,
+              help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns.")
+@click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column.")
+@click.option("--load-column", default="load", show_default=True, help="CSV load column.")
+@click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
+              help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION.")
 @click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
 @click.option("--cell-activation", default="tanh", show_default=True,
               help="Registry name for the candidate and the cell state.")
@@ -144,9 +187,6 @@ def check_output(output, kind: str, force: bool) -> None:
 @click.option("--output-activation", default="relu", show_default=True,
               help="Output layer (dense size -> 1) activation: relu, sigmoid, tanh, swish, identity, square or a "
                    "registry name.")
-@click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
-              help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output.")
-@click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval.")
 @click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,
               help="Units of each LSTM layer (the memory it needs is estimated before training).")
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
@@ -157,87 +197,38 @@ def check_output(output, kind: str, force: bool) -> None:
 @click.option("--highway", type=click.IntRange(0), default=0, show_default=True,
               help="Add a linear term over the load and lagged loads of the last Q steps to the output "
                    "(LSTNet's highway; 0: none).")
-@click.option("--hidden", default="32", show_default=True,
-              help="mlp: hidden layer sizes, e.g. 32,16; rnn: the recurrent layer's size.")
-@click.option("--activation", default=None,
-              help="mlp / rnn: registry name of the hidden activation [default: sigmoid for mlp, tanh for rnn].")
-@click.option("--label-column", default="label", show_default=True, help="mlp / rnn: the CSV's label column.")
-@click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
-              help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
-@click.option("--per-step", is_flag=True, help="rnn: a target at every step, not only the last.")
-@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
-              help="mlp: softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
-                   "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
-@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True, help="At most this many epochs.")
-@click.option("--batch-size", type=click.IntRange(1), default=None,
-              help="Samples per SGD step [default: 1 for the forecaster (per-sample SGD), 16 for the classifiers].")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5, with --loss mse 2; "
-                   "rnn 0.15].")
-@click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
-@click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
-              help="Gradient-norm clipping.")
-@click.option("--patience", type=click.IntRange(1), default=None,
-              help="Early stopping: epochs without a better validation loss [default: 10; rnn 20].")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit).")
-@click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
-              help="Floating-point type of the weights, gradients and computation.")
-@registry_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Model file [default: forecaster.npz, mlp.npz or rnn.npz by --model]; written only when "
-                   "training succeeds.")
-@click.option("--force", is_flag=True, help="Replace an -o file that holds another kind of model (or no model).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
-def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
-                  cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
-                  highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
-                  clip_norm, patience, seed, dtype, registry, output, force, as_json):
-    """Train the LSTM load forecaster, or an MLP / RNN classifier, with registry activations.
-
-    A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
-    """
+@training_options("forecaster", 1, "Learning rate [default: 0.01 at batch size 1, else 0.1].", 10)
+def train_forecaster_command(data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
+                             cell, hidden_activation, output_activation, hidden_size, dense_size, window, lags,
+                             highway, derivative, clip, epochs, batch_size, lr, l2, clip_norm, patience, seed, dtype,
+                             registry, output, force, as_json):
+    """Train the two-layer LSTM load forecaster (docs/training.md) and score it beside the naive baselines."""
     require("train", "nn")
-    from cli.classifier_commands import check_options
-    from nn.memory import check_memory
-    from nn.training import TrainConfig
-
-    check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
-    output = output or DEFAULT_OUTPUT[model_kind]
-    check_output(output, model_kind, force)
-    batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
-    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 2.0 if loss == "mse" else 0.5,
-                  "rnn": 0.15}[model_kind]
-    patience = patience or (20 if model_kind == "rnn" else 10)
-    settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
-    lr = settings.lr
-    if model_kind != "forecaster":
-        if loss == "mse" and model_kind != "mlp":
-            raise ApproxError("--loss mse applies to --model mlp only; drop it or use --model mlp")
-        _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json, loss, dtype)
-        return
     from nn.evaluation import evaluate, forecaster_summary
     from nn.forecaster import Forecaster, ForecasterConfig
+    from nn.memory import check_memory
     from nn.persistence import forecaster_metadata, save_model
     from nn.provenance import series_dataset
+    from nn.training import TrainConfig
 
-    source = data or "taylor"
-    dataset = series_dataset(source, time_column, load_column, holiday_calendar, window, lags)
+    check_output(output, "forecaster", force)
+    settings = TrainConfig(epochs, batch_size, lr or (0.01 if batch_size == 1 else 0.1), l2, clip_norm, patience,
+                           seed)
+    dataset = series_dataset(data, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
                               dataset.load_columns, dtype=dtype)
     check_memory("forecaster", config, batch_size, window, "--hidden-size")
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
-    history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
-    train_info = {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
-                  "seed": seed, "data": source, "window": window, "lags": list(lags), "highway": highway,
-                  "dtype": dtype}
+    history = fit_with_progress(model, dataset.part("train"), dataset.part("val"), settings)
+    train_info = {"batch_size": batch_size, "lr": settings.lr, "l2": l2, "clip_norm": clip_norm,
+                  "patience": patience, "seed": seed, "data": data, "window": window, "lags": list(lags),
+                  "highway": highway, "dtype": dtype}
     if history.diverged:
-        _diverged(history, output, as_json, {"train": train_info})
+        diverged(history, output, as_json, {"train": train_info})
     result = evaluate(model, dataset)
     summary = forecaster_summary(result, history, train_info)
-    save_model(output, model, forecaster_metadata(dataset, source, time_column, load_column, holiday_calendar, lags,
+    save_model(output, model, forecaster_metadata(dataset, data, time_column, load_column, holiday_calendar, lags,
                                                   summary))
     if as_json:
         click.echo(dumps(summary))
@@ -247,7 +238,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
                f"{summary['seconds_per_epoch']:.2f} s per epoch; model saved to {output}")
 
 
-def _diverged(history, output, as_json, extra: dict):
+def diverged(history, output, as_json, extra: dict):
     """Report a diverged run (JSON with ``"diverged": true`` on stdout if asked) and stop with status 1."""
     epoch = history.epochs_run
     if as_json:
@@ -257,7 +248,7 @@ def _diverged(history, output, as_json, extra: dict):
                  f"initial value); nothing was written to {output}; lower --lr or --clip-norm")
 
 
-def _fit(model, train_xy, val_xy, settings):
+def fit_with_progress(model, train_xy, val_xy, settings):
     """Train with progress on stderr (loss and the domain monitor per epoch); returns the History."""
     from nn.training import train
 
@@ -267,37 +258,6 @@ def _fit(model, train_xy, val_xy, settings):
 
     with progress(settings.epochs, "epochs", describe) as update:
         return train(model, train_xy, val_xy, settings, on_epoch=lambda epoch, history: update(history))
-
-
-def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json, loss="cross_entropy", dtype=None):
-    from cli.classifier_commands import classifier_table
-    from nn.classifiers import build_classifier, classifier_summary, parse_hidden, score_classifier
-    from nn.memory import check_memory
-    from nn.persistence import classifier_metadata, save_model
-    from nn.tabular import load_table
-
-    sizes = parse_hidden(hidden)
-    table = load_table(data, label_column, settings.seed)
-    activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
-    model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
-                                    settings.seed, check=lambda config: check_memory(
-                                        kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"),
-                                    loss=loss, dtype=dtype)
-    history = _fit(model, parts["train"], parts["val"], settings)
-    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
-                  "loss": loss, "dtype": dtype}
-    if history.diverged:
-        _diverged(history, output, as_json, {"model": kind, "train": train_info})
-    result = score_classifier(model, parts)
-    summary = classifier_summary(kind, result, history, table.classes, train_info)
-    save_model(output, model, classifier_metadata(data, label_column, steps, table.classes, summary))
-    if as_json:
-        click.echo(dumps(summary))
-        return
-    click.echo(classifier_table(result, table.classes))
-    click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s; "
-               f"model saved to {output}")
 
 
 @approx.command("evaluate")
