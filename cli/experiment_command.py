@@ -94,7 +94,7 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
     from approx.fit import METHODS
     from cli.plot_command import pyplot
     from cli.progress import progress
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
     from nn.experiments import (INTERVALS, Grid, check_resume, grid_datasets, pending_runs, plan_runs, plot_all,
                                 read_results, register_best_pair, run_grid, shared_settings, summarise,
                                 write_settings)

@@ -92,7 +92,7 @@ def write_shares(path: str, kind: str, party: int, shares: dict, frac_bits: int,
     metadata) and one uint64 array per weight: this party's additive share in Z_2^64 of the weight times
     2^frac_bits (two's complement); the sum of both parties' arrays modulo 2^64 is the weight.
     """
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     header = {"format": SHARE_FORMAT, "model": kind, "party": party, "parties": 2, "frac_bits": frac_bits,
               "ring_bits": 64, "model_metadata": meta}
@@ -313,7 +313,7 @@ def _layer(kind: str, role: str) -> str:
 
 
 def _check_share_output(path: str, force: bool) -> None:
-    from nn.atomic_file import check_writable
+    from approx.atomic_file import check_writable
 
     problem = check_writable(path)
     if problem:

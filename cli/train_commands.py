@@ -98,7 +98,7 @@ KINDS = tuple(DEFAULT_OUTPUT)
 def check_output(output, kind: str, force: bool) -> None:
     """Refuse, before any work, an output path that cannot be written or that holds something else than a
     ``kind`` model (another kind of model, or not a model at all) unless ``force``."""
-    from nn.atomic_file import check_writable
+    from approx.atomic_file import check_writable
     from nn.persistence import model_kind
 
     problem = check_writable(output)

@@ -16,7 +16,7 @@ The metadata (key ``metadata`` in the archive, a JSON string) is an object with
 Every non-finite number in the metadata is written as null (strict JSON).  Loading
 resolves every activation in the registry again and refuses one that is
 missing or whose coefficients differ from those the model was trained with.
-Files are written whole or not at all (:func:`nn.atomic_file.atomic_write`),
+Files are written whole or not at all (:func:`approx.atomic_file.atomic_write`),
 so a crash or Ctrl-C never leaves a half-written model, and weights that are
 not finite (a diverged run) are never written.
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 from approx.errors import ApproxError, UnknownNameError
 from approx.strict_json import finite
-from nn.atomic_file import atomic_write
+from approx.atomic_file import atomic_write
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.network import MLPConfig, Network
 from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig

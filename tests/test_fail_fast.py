@@ -20,7 +20,7 @@ from hypothesis import given
 
 from cli import approx
 from approx.strict_json import dumps
-from nn.atomic_file import atomic_write
+from approx.atomic_file import atomic_write
 from nn.data import TAYLOR_CSV
 from nn.metrics import scores
 from nn.persistence import load_model

@@ -233,7 +233,7 @@ def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyp
 
 def _save(plt, fig, path: Path) -> Path:
     """Write ``fig`` as PNG to ``path`` whole or not at all, close it, return ``path``."""
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     try:
         with atomic_write(path) as fh:

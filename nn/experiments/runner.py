@@ -236,7 +236,7 @@ def check_resume(out_dir: Path, settings: dict) -> None:
 
 def write_settings(out_dir: Path, settings: dict) -> None:
     """Record ``settings`` (:func:`shared_settings`) in ``out_dir/experiment.json``, whole or not at all."""
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     with atomic_write(Path(out_dir) / SETTINGS, "w") as fh:
         json.dump({"settings": settings}, fh, indent=1)
@@ -275,7 +275,7 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
     DataFrame
         The recorded rows of ``runs`` (those kept from earlier and those just run), columns :data:`COLUMNS`.
     """
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     csv = Path(out_dir) / "results.csv"
     runs = plan_runs(grid, registry) if runs is None else runs
