@@ -4,6 +4,7 @@ from cli import (  # noqa: F401  (each module attaches its commands to the group
     classifier_commands,
     experiment_command,
     fit_command,
+    import_torch_command,
     party_commands,
     plot_command,
     registry_commands,

@@ -25,6 +25,7 @@ NEEDS = [
     (["train", "mlp", "--epochs", "1"], ["nn"]),
     (["train", "rnn", "--epochs", "1"], ["nn"]),
     (["evaluate", "model.npz"], ["nn"]),
+    (["import-torch", "model.safetensors"], ["nn", "torch"]),
     (["plot-forecast", "model.npz", "-o", "f.png"], ["nn", "plot"]),
     (["experiment", "--epochs", "1"], ["nn", "plot"]),
     (["plot", "sigmoid", "-o", "p.png"], ["plot"]),
