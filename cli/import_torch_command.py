@@ -7,29 +7,20 @@ import click
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
 from cli.extras import require
-from cli.train_commands import check_output, parse_lags
+from cli.train_commands import check_output, lstm_activation_options, series_options
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
 
 
 @approx.command("import-torch")
 @click.argument("state_file", type=click.Path(dir_okay=False))
-@click.option("--gate-activation", default="sigmoid", show_default=True,
-              help="Registry name for the i, f, o gates (a polynomial to run the model on shares).")
-@click.option("--cell-activation", default="tanh", show_default=True,
-              help="Registry name for the candidate and the cell state.")
+@lstm_activation_options
 @click.option("--hidden-activation", default="relu", show_default=True,
               help="With a two-Linear head: the activation between the Linear layers (e.g. nn.ReLU: relu).")
 @click.option("--output-activation", default="identity", show_default=True,
               help="Activation after the last Linear (identity: none).")
-@click.option("--data", default="taylor", show_default=True,
-              help="The data the model was trained on, as for approx train forecaster: 'taylor' or a load CSV "
-                   "(its features must be the model's input; recorded for approx evaluate and secure infer).")
-@click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column.")
-@click.option("--load-column", default="load", show_default=True, help="CSV load column.")
-@click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
-              help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION.")
-@click.option("--window", type=click.IntRange(1), default=20, show_default=True, help="Steps per input window.")
-@click.option("--lags", callback=parse_lags, default="", help="Lagged-load features the model reads, e.g. 48,336.")
+@series_options("The data the model was trained on, as for approx train forecaster: 'taylor' or a load CSV (its "
+                "features must be the model's input; recorded for approx evaluate and secure infer).",
+                "Lagged-load features the model reads, e.g. 48,336.")
 @click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
               help="Floating-point type of the model file's weights.")
 @registry_option

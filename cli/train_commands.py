@@ -169,16 +169,35 @@ def training_options(kind: str, batch_size: int, lr_help: str, patience: int):
     return lambda fn: _apply(options, fn)
 
 
+def series_options(data_help: str, lags_help: str):
+    """Decorate a command that builds a forecaster's data with --data, --time-column, --load-column, --holidays,
+    --window and --lags (:func:`nn.provenance.series_dataset`)."""
+    return lambda fn: _apply([
+        click.option("--data", default="taylor", show_default=True, help=data_help),
+        click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column."),
+        click.option("--load-column", default="load", show_default=True, help="CSV load column."),
+        click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
+                     help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION."),
+        click.option("--window", type=click.IntRange(1), default=20, show_default=True,
+                     help="Steps per input window."),
+        click.option("--lags", callback=parse_lags, default="", help=lags_help),
+    ], fn)
+
+
+def lstm_activation_options(fn):
+    """Decorate a command that builds a forecaster with --gate-activation and --cell-activation."""
+    return _apply([
+        click.option("--gate-activation", default="sigmoid", show_default=True,
+                     help="Registry name for the i, f, o gates (a polynomial to run the model on shares)."),
+        click.option("--cell-activation", default="tanh", show_default=True,
+                     help="Registry name for the candidate and the cell state."),
+    ], fn)
+
+
 @train_group.command("forecaster")
-@click.option("--data", default="taylor", show_default=True,
-              help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns.")
-@click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column.")
-@click.option("--load-column", default="load", show_default=True, help="CSV load column.")
-@click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
-              help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION.")
-@click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
-@click.option("--cell-activation", default="tanh", show_default=True,
-              help="Registry name for the candidate and the cell state.")
+@series_options("'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns.",
+                "Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
+@lstm_activation_options
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
               help="standard: h = o * tanh(s); linear: h = o * s (one product fewer on shares).")
 @click.option("--hidden-activation", default="relu", show_default=True,
@@ -191,15 +210,12 @@ def training_options(kind: str, batch_size: int, lr_help: str, patience: int):
               help="Units of each LSTM layer (the memory it needs is estimated before training).")
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
               help="Units of the first dense layer.")
-@click.option("--window", type=click.IntRange(1), default=20, show_default=True, help="Steps per input window.")
-@click.option("--lags", callback=parse_lags, default="",
-              help="Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
 @click.option("--highway", type=click.IntRange(0), default=0, show_default=True,
               help="Add a linear term over the load and lagged loads of the last Q steps to the output "
                    "(LSTNet's highway; 0: none).")
 @training_options("forecaster", 1, "Learning rate [default: 0.01 at batch size 1, else 0.1].", 10)
-def train_forecaster_command(data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
-                             cell, hidden_activation, output_activation, hidden_size, dense_size, window, lags,
+def train_forecaster_command(data, time_column, load_column, holiday_calendar, window, lags, gate_activation,
+                             cell_activation, cell, hidden_activation, output_activation, hidden_size, dense_size,
                              highway, derivative, clip, epochs, batch_size, lr, l2, clip_norm, patience, seed, dtype,
                              registry, output, force, as_json):
     """Train the two-layer LSTM load forecaster (docs/training.md) and score it beside the naive baselines."""
