@@ -9,7 +9,7 @@ The file is ``./approx-registry.json`` unless a path is given (``--registry``)
 or the environment variable ``APPROX_REGISTRY`` names one.  Every change is a
 read-modify-write under an exclusive ``fcntl.flock`` on ``PATH.lock``, and the
 new content is written to a temporary file in the same folder, flushed,
-fsync'ed and renamed over the old one (``os.replace`` is atomic on POSIX), so
+fsync'ed and renamed over the old one (:func:`approx.atomic_file.atomic_write`), so
 concurrent writers lose nothing and a crash never leaves a half-written file.
 A file that is not valid JSON, not an approx registry, or of a newer schema is
 reported and never overwritten.  The rewritten file keeps the old file's
@@ -24,11 +24,11 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import stat
 from pathlib import Path
 
 from approx.approximation import Approximation
+from approx.atomic_file import atomic_write
 from approx.errors import RegistryError, UnknownNameError
 
 __all__ = ["Registry", "default_path", "ENV_VAR", "DEFAULT_FILENAME", "SCHEMA_VERSION"]
@@ -160,38 +160,15 @@ class Registry:
                                 f"make it writable (chmod u+w) or choose another file with --registry")
         return st
 
-    def _temporary(self) -> tuple[int, str]:
-        """A new file beside the registry, mode 0666 less the umask (as ``open`` creates files)."""
-        for _ in range(100):
-            tmp = str(self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp")
-            try:
-                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-            except FileExistsError:
-                continue
-        raise RegistryError(f"cannot create a temporary file beside registry {self.path}")
-
     def _write(self, entries: dict) -> None:
         data = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "activations": entries}
-        old = self._existing_mode()
+        self._existing_mode()  # a read-only file is refused, never replaced
         try:
-            fd, tmp = self._temporary()
-        except OSError as exc:
-            raise RegistryError(f"cannot write registry {self.path}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                if old is not None:
-                    os.fchmod(fh.fileno(), stat.S_IMODE(old.st_mode))
-                    with contextlib.suppress(PermissionError):  # only root may give a file away
-                        os.fchown(fh.fileno(), old.st_uid, old.st_gid)
+            with atomic_write(self.path, "w") as fh:
                 json.dump(data, fh, indent=1, sort_keys=True)
                 fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        except OSError as exc:
+            raise RegistryError(f"cannot write registry {self.path}: {exc.strerror or exc}") from None
 
     def add(self, approximation: Approximation) -> None:
         """Store ``approximation`` under its name, replacing an entry of that name.

@@ -16,7 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from approx import Registry, fit
-from cli.classifier_commands import build_classifier
+from nn.classifiers import build_classifier
 from nn.classification_metrics import classification_scores
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
 from nn.tabular import load_table

@@ -19,8 +19,8 @@ from nn.rnn_classifier import RNNClassifierConfig
 
 CASES = [  # (approx train arguments, kind, configuration, batch size, steps)
     (["--hidden-size", "300", "--batch-size", "64"], "forecaster", ForecasterConfig(58, 300, 20), 64, 20),
-    (["--model", "mlp", "--hidden", "4000,4000"], "mlp", MLPConfig(64, (4000, 4000), 10), 16, 1),
-    (["--model", "rnn", "--hidden", "300"], "rnn", RNNClassifierConfig(8, 300, 10), 16, 8),
+    (["mlp", "--hidden", "4000,4000"], "mlp", MLPConfig(64, (4000, 4000), 10), 16, 1),
+    (["rnn", "--hidden", "300"], "rnn", RNNClassifierConfig(8, 300, 10), 16, 8),
 ]
 IMPORTS = "import resource, sys, threadpoolctl, cli, nn.forecaster, nn.network, nn.rnn_classifier, pandas, holidays"
 TRAIN = IMPORTS + """

@@ -51,10 +51,10 @@ def dealer_memory(model_file: str, registry: str, repeat: int = 4) -> tuple[int,
     import numpy as np
 
     from cli.secure_infer_command import model_part
-    from cli.train_commands import model_dataset
     from mpc.inference import forecast_program
     from mpc.tensor import Session
     from nn.persistence import load_model
+    from nn.provenance import model_dataset
 
     model, meta = load_model(model_file, registry=registry)
     x = np.concatenate([model_dataset(meta, "taylor", "timestamp", "load", "GB/ENG").part("test")[0]] * repeat)

@@ -1,8 +1,10 @@
 """The ``approx`` command line: one click group in front of approx, nn and mpc."""
 
 from cli import (  # noqa: F401  (each module attaches its commands to the group)
+    classifier_commands,
     experiment_command,
     fit_command,
+    import_torch_command,
     party_commands,
     plot_command,
     registry_commands,

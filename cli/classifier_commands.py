@@ -1,84 +1,89 @@
-"""The classifiers behind ``approx train --model mlp|rnn`` and ``approx evaluate`` of their model files."""
+"""``approx train mlp`` and ``approx train rnn``, and the classifiers' figures as text (also for ``approx evaluate``);
+the models are :mod:`nn.classifiers`."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import click
 import numpy as np
 
-from approx.errors import ApproxError
+from cli.extras import require
+from cli.strict_json import dumps
+from cli.train_commands import diverged, fit_with_progress, train_group, training_options
 
-__all__ = ["model_parts", "build_classifier", "score_classifier", "classifier_table", "parse_hidden", "check_options"]
+__all__ = ["classifier_table", "check_options"]
 
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """'32,16' -> (32, 16)."""
-    try:
-        sizes = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise ApproxError(f"--hidden takes comma-separated positive layer sizes such as 32,16; got {text!r}")
-    return sizes
+_DATA_HELP = "'digits' (built-in 8x8 handwritten digits) or a CSV of numeric feature columns and a label column."
 
 
-def model_parts(kind: str, data, steps: int) -> dict:
-    """Part name -> (x, y) of ``data`` (ClassificationData) as the model reads them: the MLP the rows as
-    they are, the RNN each row as ``steps`` steps of equal width."""
-    width = data.x.shape[1]
-    if kind == "rnn" and width % steps:
-        raise ApproxError(f"the RNN reads each row as {steps} steps of equal width, but rows have {width} "
-                          f"features; give --steps dividing {width}")
-    x = data.x if kind == "mlp" else data.x.reshape(len(data.x), steps, -1)
-    return {name: (x[rows], data.y[rows]) for name, rows in data.splits.items()}
+@train_group.command("mlp")
+@click.option("--data", default="digits", show_default=True, help=_DATA_HELP)
+@click.option("--label-column", default="label", show_default=True, help="The CSV's label column.")
+@click.option("--hidden", default="32", show_default=True, help="Hidden layer sizes, e.g. 32,16.")
+@click.option("--activation", default="sigmoid", show_default=True,
+              help="Registry name of the hidden activation.")
+@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
+              help="Softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
+                   "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
+@training_options("mlp", 16, "Learning rate [default: 0.5; with --loss mse 2].", 10)
+def train_mlp_command(data, label_column, hidden, activation, loss, derivative, clip, epochs, batch_size, lr, l2,
+                      clip_norm, patience, seed, dtype, registry, output, force, as_json):
+    """Train a feed-forward classifier by back-propagation (docs/classifiers.md)."""
+    _train("mlp", data, label_column, hidden, activation, derivative, clip, 1, False, loss,
+           (epochs, batch_size, lr or (2.0 if loss == "mse" else 0.5), l2, clip_norm, patience, seed), dtype,
+           registry, output, force, as_json)
 
 
-def build_classifier(kind: str, data, hidden: tuple, activation: str, derivative: str, clip: bool, per_step: bool,
-                     steps: int, registry, seed: int, *, check=None, loss: str = "cross_entropy",
-                     dtype: str | None = None):
-    """The model and its (x, y) parts: an MLP (Network) or an RNNClassifier for ``data`` (ClassificationData),
-    in floating-point type ``dtype`` (default: the configurations' default).
-
-    ``check(config)``, if given, is called with the configuration before the model is allocated
-    (e.g. to refuse one too large for the memory). With ``loss="mse"`` the MLP's outputs go through
-    ``activation`` too and are fitted to one-hot targets.
-
-    Returns
-    -------
-    (model, dict of part name -> (x, y))
-    """
-    from nn.network import MLPConfig, Network
-    from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
-
-    from nn.dtypes import DEFAULT_DTYPE
-
-    dtype = dtype or DEFAULT_DTYPE
-    parts = model_parts(kind, data, steps)
-    classes = len(data.classes)
-    if kind == "mlp":
-        config = MLPConfig(data.x.shape[1], hidden, classes, activation, derivative, clip, loss=loss,
-                           output_activation=activation if loss == "mse" else "identity", dtype=dtype)
-        if check is not None:
-            check(config)
-        return Network(config, registry=registry, seed=seed), parts
-    if len(hidden) != 1:
-        raise ApproxError("the RNN has one recurrent layer: give one --hidden size, e.g. --hidden 32")
-    config = RNNClassifierConfig(parts["train"][0].shape[2], hidden[0], classes, activation, derivative, clip,
-                                 per_step, dtype=dtype)
-    if check is not None:
-        check(config)
-    return RNNClassifier(config, registry=registry, seed=seed), parts
+@train_group.command("rnn")
+@click.option("--data", default="digits", show_default=True, help=_DATA_HELP)
+@click.option("--label-column", default="label", show_default=True, help="The CSV's label column.")
+@click.option("--hidden", default="32", show_default=True, help="Size of the recurrent layer.")
+@click.option("--activation", default="tanh", show_default=True, help="Registry name of the hidden activation.")
+@click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
+              help="Steps each row is read as (the digits: 8 rows of 8 pixels).")
+@click.option("--per-step", is_flag=True, help="A target at every step, not only the last.")
+@training_options("rnn", 16, "Learning rate [default: 0.15].", 20)
+def train_rnn_command(data, label_column, hidden, activation, steps, per_step, derivative, clip, epochs, batch_size,
+                      lr, l2, clip_norm, patience, seed, dtype, registry, output, force, as_json):
+    """Train an Elman RNN classifier by back-propagation through time (docs/classifiers.md)."""
+    _train("rnn", data, label_column, hidden, activation, derivative, clip, steps, per_step, "cross_entropy",
+           (epochs, batch_size, lr or 0.15, l2, clip_norm, patience, seed), dtype, registry, output, force, as_json)
 
 
-def score_classifier(model, parts: dict) -> dict:
-    """Validation and test accuracy, macro F1 and confusion matrix, and the domain monitor on the test part."""
-    from nn.classification_metrics import classification_scores
+def _train(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, loss, sgd, dtype,
+           registry, output, force, as_json):
+    require("train", "nn")
+    from cli.train_commands import check_output
+    from nn.classifiers import build_classifier, classifier_summary, parse_hidden, score_classifier
+    from nn.memory import check_memory
+    from nn.persistence import classifier_metadata, save_model
+    from nn.tabular import load_table
+    from nn.training import TrainConfig
 
-    classes = model.config.classes
-    # test last: the domain monitor then reads the test part's forward pass
-    out = {name: classification_scores(model.predict(parts[name][0]), parts[name][1], classes)
-           for name in ("val", "test")}
-    out["outside_interval"] = model.outside_interval()
-    return out
+    check_output(output, kind, force)
+    settings = TrainConfig(*sgd)
+    sizes = parse_hidden(hidden)
+    table = load_table(data, label_column, settings.seed)
+    model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
+                                    settings.seed, check=lambda config: check_memory(
+                                        kind, config, settings.batch_size, steps, "--hidden"),
+                                    loss=loss, dtype=dtype)
+    history = fit_with_progress(model, parts["train"], parts["val"], settings)
+    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
+                  "loss": loss, "dtype": dtype}
+    if history.diverged:
+        diverged(history, output, as_json, {"model": kind, "train": train_info})
+    result = score_classifier(model, parts)
+    summary = classifier_summary(kind, result, history, table.classes, train_info)
+    save_model(output, model, classifier_metadata(data, label_column, steps, table.classes, summary))
+    if as_json:
+        click.echo(dumps(summary))
+        return
+    click.echo(classifier_table(result, table.classes))
+    click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s; "
+               f"model saved to {output}")
+
 
 
 def classifier_table(result: dict, labels: list) -> str:

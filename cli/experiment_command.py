@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -38,23 +37,6 @@ def _check_output_dir(out: Path) -> None:
         raise ApproxError(f"cannot write to {out}: {existing} is not a writable directory; choose another -o")
     if (out / "results.csv").exists() and not os.access(out / "results.csv", os.W_OK):
         raise ApproxError(f"cannot write to {out / 'results.csv'}: it is read-only")
-
-
-def _check_resume(out: Path, settings: dict) -> None:
-    """Refuse to resume results made with other settings (one summary never mixes them)."""
-    from cli.experiment_runner import SETTINGS
-
-    path = out / SETTINGS
-    if not path.exists():
-        return
-    try:
-        before = json.loads(path.read_text())["settings"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ApproxError(f"{path} is not an experiment settings file; choose another -o") from None
-    changed = [f"{k} {before.get(k)!r} (now {v!r})" for k, v in settings.items() if before.get(k) != v]
-    if changed:
-        raise ApproxError(f"{out} holds runs made with other settings: " + ", ".join(changed)
-                          + "; use the same settings to resume, or another -o")
 
 
 def _describe(row: dict) -> str:
@@ -104,20 +86,21 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
 
     Every finished run is appended to OUTPUT/results.csv at once: running the same command again resumes,
     skipping the runs recorded there (failed ones are run again, see --retry-failed); other settings for the
-    same OUTPUT are refused. Exits with status 1 if no run succeeded.
+    same OUTPUT are refused. The best polynomial pair is stored in the registry as best-gate and best-cell.
+    Exits with status 1 if no run succeeded.
     """
     require("experiment", "nn", "plot")
     from approx import Registry
     from approx.fit import METHODS
-    from cli.experiment_report import plot_all, summarise
-    from cli.experiment_runner import INTERVALS, SETTINGS, Grid, pending_runs, plan_runs, run_grid, shared_settings
     from cli.plot_command import pyplot
     from cli.progress import progress
-    from cli.train_commands import check_memory
-    from nn.atomic_file import atomic_write
-    from nn.data import load_series
-    from nn.features import FEATURES, make_dataset
+    from approx.atomic_file import atomic_write
+    from nn.experiments import (INTERVALS, Grid, check_resume, grid_datasets, pending_runs, plan_runs, plot_all,
+                                read_results, register_best_pair, run_grid, shared_settings, summarise,
+                                write_settings)
+    from nn.features import FEATURES
     from nn.forecaster import ForecasterConfig
+    from nn.memory import check_memory
     from nn.provenance import source_record
 
     # everything is checked before the first fit or run
@@ -134,28 +117,28 @@ def experiment_command(data, degrees, methods, seeds, intervals, cell, epochs, b
     plt = pyplot()
     out = Path(out_dir)
     _check_output_dir(out)
-    series = load_series(data)
-    for lag_set in grid.lag_sets:
-        make_dataset(series, lags=lag_set)
+    datasets = grid_datasets(grid)
     jobs = jobs or os.cpu_count() or 1
     config = ForecasterConfig(FEATURES + len(lags), hidden_size, dense_size, highway=highway)
     check_memory("forecaster", config, batch_size, 20, "--hidden-size (or --jobs)", workers=jobs)
     settings = shared_settings(grid, source_record(data)["sha256"])
-    _check_resume(out, settings)
+    check_resume(out, settings)
     reg = Registry(registry)
     reg.names()  # a corrupt or foreign registry is reported now
 
     runs = plan_runs(grid, reg)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / SETTINGS, "w") as fh:
-        json.dump({"settings": settings}, fh, indent=1)
-    todo = pending_runs(runs, out, retry_failed)
+    write_settings(out, settings)
+    earlier = read_results(out)
+    todo = pending_runs(runs, earlier, retry_failed)
     if len(todo) < len(runs):
         click.echo(f"resuming {out}: {len(runs) - len(todo)} of {len(runs)} runs are done", err=True)
     with progress(len(todo), "runs", _describe) as update:
-        results = run_grid(grid, out, reg, jobs, on_done=update, retry_failed=retry_failed, runs=runs)
+        results = run_grid(grid, out, reg, jobs, on_done=update, retry_failed=retry_failed, runs=runs,
+                           results=earlier)
     failed = results[results.status != "ok"]
-    summary = summarise(results, reg, grid)
+    register_best_pair(results, reg, grid)  # best-gate and best-cell, as the summary says
+    summary = summarise(results, grid, datasets[()], registered=True)
     with atomic_write(out / "summary.md", "w") as fh:
         fh.write(summary)
     paths = plot_all(results, reg, grid, out, plt)

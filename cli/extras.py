@@ -13,6 +13,7 @@ EXTRAS = {
     "mpc": ("cryptography",),
     "plot": ("matplotlib",),
     "sklearn": ("sklearn",),
+    "torch": ("safetensors",),
 }
 """Modules of each extra in pyproject.toml, by their import names."""
 

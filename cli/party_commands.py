@@ -78,7 +78,7 @@ def _announce_listener(name: str, listener) -> None:
 
 def _write_forecasts(path: str, forecasts: np.ndarray) -> None:
     """The forecasts (MW) as .npy or one value per line, written whole or not at all."""
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     with atomic_write(path) as fh:
         if path.endswith(".npy"):

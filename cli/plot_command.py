@@ -60,7 +60,7 @@ def check_figure_output(output) -> None:
     """Refuse, before any work, an image path that cannot be written or whose suffix matplotlib cannot write."""
     from matplotlib.backend_bases import FigureCanvasBase
 
-    from nn.atomic_file import check_writable
+    from approx.atomic_file import check_writable
 
     out = Path(output)
     fmt = out.suffix.lstrip(".").lower() or "png"
@@ -73,8 +73,8 @@ def check_figure_output(output) -> None:
 
 
 def save_figure(plt, fig, output) -> None:
-    """Write ``fig`` to ``output`` whole or not at all (:func:`nn.atomic_file.atomic_write`) and close it."""
-    from nn.atomic_file import atomic_write
+    """Write ``fig`` to ``output`` whole or not at all (:func:`approx.atomic_file.atomic_write`) and close it."""
+    from approx.atomic_file import atomic_write
 
     out = Path(output)
     try:

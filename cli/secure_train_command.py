@@ -93,7 +93,7 @@ def write_shares(path: str, kind: str, party: int, shares: dict, frac_bits: int,
     metadata) and one uint64 array per weight: this party's additive share in Z_2^64 of the weight times
     2^frac_bits (two's complement); the sum of both parties' arrays modulo 2^64 is the weight.
     """
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     header = {"format": SHARE_FORMAT, "model": kind, "party": party, "parties": 2, "frac_bits": frac_bits,
               "ring_bits": 64, "model_metadata": meta}
@@ -109,7 +109,7 @@ def share_paths(output: str) -> list:
 
 
 def _mlp_setup(data, label_column, hidden, activation, seed, registry):
-    from cli.classifier_commands import build_classifier, parse_hidden
+    from nn.classifiers import build_classifier, parse_hidden
     from nn.network import one_hot
     from nn.tabular import load_table
 
@@ -124,7 +124,7 @@ def _mlp_setup(data, label_column, hidden, activation, seed, registry):
 
 def _forecaster_setup(data, time_column, load_column, holiday_calendar, window, lags, cell, gate_activation,
                       cell_activation, hidden_activation, output_activation, hidden_size, dense_size, seed, registry):
-    from cli.train_commands import _dataset
+    from nn.provenance import series_dataset as _dataset
     from nn.forecaster import Forecaster, ForecasterConfig
 
     dataset = _dataset(data, time_column, load_column, holiday_calendar, window, lags)
@@ -314,7 +314,7 @@ def _layer(kind: str, role: str) -> str:
 
 
 def _check_share_output(path: str, force: bool) -> None:
-    from nn.atomic_file import check_writable
+    from approx.atomic_file import check_writable
 
     problem = check_writable(path)
     if problem:

@@ -1,36 +1,5 @@
-"""JSON output that every parser accepts: NaN and infinities become null (RFC 8259 has no such numbers)."""
+"""Strict JSON for the commands' output: :func:`approx.strict_json.dumps` (NaN and infinities as null)."""
 
-from __future__ import annotations
-
-import json
-import math
-
-import numpy as np
+from approx.strict_json import dumps
 
 __all__ = ["dumps"]
-
-
-def _finite(value):
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _finite(value.tolist())
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
-
-
-def dumps(value) -> str:
-    """``json.dumps`` of ``value`` with every NaN or infinite float (numpy's included) written as null.
-
-    Raises
-    ------
-    TypeError
-        For objects JSON cannot represent.
-    """
-    return json.dumps(_finite(value), allow_nan=False)

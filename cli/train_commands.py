@@ -1,9 +1,11 @@
-"""``approx train``, ``approx evaluate`` and ``approx plot-forecast``: the load forecaster."""
+"""``approx train`` (the group) and ``approx train forecaster``, ``approx evaluate`` and ``approx plot-forecast``.
+
+``approx train mlp|rnn`` are in :mod:`cli.classifier_commands`; the options every kind shares
+are :func:`training_options`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 
 import click
@@ -15,18 +17,6 @@ from cli.extras import require
 from cli.progress import progress
 from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
-
-training_data_options = [
-    click.option("--data", default=None,
-                 help="'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns "
-                      "[default: taylor]; for --model mlp|rnn 'digits' (built-in) or a CSV with feature columns "
-                      "and a label column [default: digits]."),
-    click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column."),
-    click.option("--load-column", default="load", show_default=True, help="CSV load column."),
-    click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
-                 help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION."),
-]
-
 
 def _model_data_options(data_help: str):
     return [
@@ -46,11 +36,6 @@ def _apply(options, fn):
     return fn
 
 
-def with_training_data_options(fn):
-    """Decorate ``approx train`` with --data, --time-column, --load-column and --holidays."""
-    return _apply(training_data_options, fn)
-
-
 def with_data_options(fn):
     """Decorate a command that reads a forecaster's model file with --data, --time-column, --load-column and
     --holidays, each defaulting to what the model file records."""
@@ -68,22 +53,10 @@ def with_evaluate_data_options(fn):
 
 
 def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
-    """The dataset a forecaster's model file describes, with the given overrides (None: the model's own).
-
-    See :func:`nn.provenance.model_dataset`; its ``source`` attribute says which data was used.
-    """
+    """:func:`nn.provenance.model_dataset` (kept under this name for the secure commands and their tests)."""
     from nn.provenance import model_dataset as rebuild
 
     return rebuild(meta, data, time_column, load_column, holiday_calendar)
-
-
-def _dataset(data, time_column, load_column, holiday_calendar, window, lags):
-    from nn.data import load_series
-    from nn.features import make_dataset
-
-    country, _, subdiv = holiday_calendar.partition("/")
-    return make_dataset(load_series(data, time_column, load_column), window=window, lags=lags,
-                        country=country, subdiv=subdiv or None)
 
 
 def parse_lags(ctx, param, text):
@@ -118,16 +91,14 @@ def _metrics_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-FORECASTER_ONLY = ["time_column", "load_column", "holiday_calendar", "gate_activation", "cell_activation", "cell",
-                   "hidden_activation", "output_activation", "hidden_size", "dense_size", "window", "lags", "highway"]
-CLASSIFIER_ONLY = ["hidden", "activation", "label_column", "per_step", "steps", "loss"]
 DEFAULT_OUTPUT = {"forecaster": "forecaster.npz", "mlp": "mlp.npz", "rnn": "rnn.npz"}
+KINDS = tuple(DEFAULT_OUTPUT)
 
 
 def check_output(output, kind: str, force: bool) -> None:
     """Refuse, before any work, an output path that cannot be written or that holds something else than a
     ``kind`` model (another kind of model, or not a model at all) unless ``force``."""
-    from nn.atomic_file import check_writable
+    from approx.atomic_file import check_writable
     from nn.persistence import model_kind
 
     problem = check_writable(output)
@@ -141,25 +112,92 @@ def check_output(output, kind: str, force: bool) -> None:
                               f"with the {kind}")
 
 
-def check_memory(kind: str, config, batch_size: int, steps: int, size_option: str, workers: int = 1) -> None:
-    """Refuse a model whose training (in each of ``workers`` processes) would not fit in the memory available,
-    naming the estimate."""
-    from nn.memory import available_bytes, training_bytes
+class _TrainGroup(click.Group):
+    """``approx train KIND [OPTIONS]``; a bare ``approx train [OPTIONS]`` trains the forecaster."""
 
-    need, have = workers * training_bytes(kind, config, batch_size, steps), available_bytes()
-    if have is not None and need > have:
-        raise ApproxError(f"training this model needs about {need / 2**30:.1f} GiB (estimated) but "
-                          f"{have / 2**30:.1f} GiB of memory is available; choose a smaller {size_option}")
+    def parse_args(self, ctx, args):
+        """Read ``approx train [OPTIONS]`` (no kind) as ``approx train forecaster [OPTIONS]``; refuse the old
+        ``--model KIND`` naming the subcommand that replaces it."""
+        for i, arg in enumerate(args):
+            if arg == "--model" or arg.startswith("--model="):
+                kind = arg.partition("=")[2] or (args[i + 1] if i + 1 < len(args) else "KIND")
+                raise click.UsageError(f"--model is gone: the kind is a subcommand, approx train {kind} [OPTIONS]",
+                                       ctx)
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["forecaster", *args]
+        return super().parse_args(ctx, args)
 
 
-@approx.command("train")
-@click.option("--model", "model_kind", type=click.Choice(["forecaster", "mlp", "rnn"]), default="forecaster",
-              show_default=True, help="forecaster: the two-layer LSTM load forecaster; mlp: a feed-forward "
-                                      "back-propagation classifier; rnn: an Elman RNN classifier.")
-@with_training_data_options
-@click.option("--gate-activation", default="sigmoid", show_default=True, help="Registry name for the i, f, o gates.")
-@click.option("--cell-activation", default="tanh", show_default=True,
-              help="Registry name for the candidate and the cell state.")
+@approx.group("train", cls=_TrainGroup)
+def train_group():
+    """Train a model with registry activations: the LSTM load forecaster, or an MLP / RNN classifier.
+
+    approx train [OPTIONS] without a kind is approx train forecaster [OPTIONS]. A run that diverges (the
+    loss becomes NaN or infinite) exits with status 1 and writes nothing.
+    """
+
+
+def training_options(kind: str, batch_size: int, lr_help: str, patience: int):
+    """Decorate ``approx train KIND`` with the options every kind shares: the activations' derivative and
+    clipping, the SGD settings (with ``kind``'s defaults), the output and --json."""
+    options = [
+        click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
+                     help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output."),
+        click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval."),
+        click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
+                     help="At most this many epochs."),
+        click.option("--batch-size", type=click.IntRange(1), default=batch_size, show_default=True,
+                     help="Samples per SGD step" + (" (1: per-sample SGD)." if batch_size == 1 else ".")),
+        click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help=lr_help),
+        click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True,
+                     help="L2 regularisation lambda."),
+        click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
+                     help="Gradient-norm clipping."),
+        click.option("--patience", type=click.IntRange(1), default=patience, show_default=True,
+                     help="Early stopping: epochs without a better validation loss."),
+        click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+                     help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit)."),
+        click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
+                     help="Floating-point type of the weights, gradients and computation."),
+        registry_option,
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=DEFAULT_OUTPUT[kind],
+                     show_default=True, help="Model file; written only when training succeeds."),
+        click.option("--force", is_flag=True,
+                     help="Replace an -o file that holds another kind of model (or no model)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr)."),
+    ]
+    return lambda fn: _apply(options, fn)
+
+
+def series_options(data_help: str, lags_help: str):
+    """Decorate a command that builds a forecaster's data with --data, --time-column, --load-column, --holidays,
+    --window and --lags (:func:`nn.provenance.series_dataset`)."""
+    return lambda fn: _apply([
+        click.option("--data", default="taylor", show_default=True, help=data_help),
+        click.option("--time-column", default="timestamp", show_default=True, help="CSV timestamp column."),
+        click.option("--load-column", default="load", show_default=True, help="CSV load column."),
+        click.option("--holidays", "holiday_calendar", default="GB/ENG", show_default=True,
+                     help="Holiday calendar of the holidays package: COUNTRY or COUNTRY/SUBDIVISION."),
+        click.option("--window", type=click.IntRange(1), default=20, show_default=True,
+                     help="Steps per input window."),
+        click.option("--lags", callback=parse_lags, default="", help=lags_help),
+    ], fn)
+
+
+def lstm_activation_options(fn):
+    """Decorate a command that builds a forecaster with --gate-activation and --cell-activation."""
+    return _apply([
+        click.option("--gate-activation", default="sigmoid", show_default=True,
+                     help="Registry name for the i, f, o gates (a polynomial to run the model on shares)."),
+        click.option("--cell-activation", default="tanh", show_default=True,
+                     help="Registry name for the candidate and the cell state."),
+    ], fn)
+
+
+@train_group.command("forecaster")
+@series_options("'taylor' (built-in England and Wales demand, 2000) or a CSV with timestamp and load columns.",
+                "Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
+@lstm_activation_options
 @click.option("--cell", type=click.Choice(["standard", "linear"]), default="standard", show_default=True,
               help="standard: h = o * tanh(s); linear: h = o * s (one product fewer on shares).")
 @click.option("--hidden-activation", default="relu", show_default=True,
@@ -168,108 +206,46 @@ def check_memory(kind: str, config, batch_size: int, steps: int, size_option: st
 @click.option("--output-activation", default="relu", show_default=True,
               help="Output layer (dense size -> 1) activation: relu, sigmoid, tanh, swish, identity, square or a "
                    "registry name.")
-@click.option("--derivative", type=click.Choice(["poly", "output"]), default="poly", show_default=True,
-              help="Polynomial derivative: p'(z), or y(1 - y) / 1 - y^2 from the output.")
-@click.option("--clip", is_flag=True, help="Clip pre-activations to each polynomial's interval.")
 @click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,
               help="Units of each LSTM layer (the memory it needs is estimated before training).")
 @click.option("--dense-size", type=click.IntRange(1), default=20, show_default=True,
               help="Units of the first dense layer.")
-@click.option("--window", type=click.IntRange(1), default=20, show_default=True, help="Steps per input window.")
-@click.option("--lags", callback=parse_lags, default="",
-              help="Extra load features at these lags in steps, e.g. 48,336 (a day and a week before the target).")
 @click.option("--highway", type=click.IntRange(0), default=0, show_default=True,
               help="Add a linear term over the load and lagged loads of the last Q steps to the output "
                    "(LSTNet's highway; 0: none).")
-@click.option("--hidden", default="32", show_default=True,
-              help="mlp: hidden layer sizes, e.g. 32,16; rnn: the recurrent layer's size.")
-@click.option("--activation", default=None,
-              help="mlp / rnn: registry name of the hidden activation [default: sigmoid for mlp, tanh for rnn].")
-@click.option("--label-column", default="label", show_default=True, help="mlp / rnn: the CSV's label column.")
-@click.option("--steps", type=click.IntRange(1), default=8, show_default=True,
-              help="rnn: steps each row is read as (the digits: 8 rows of 8 pixels).")
-@click.option("--per-step", is_flag=True, help="rnn: a target at every step, not only the last.")
-@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True,
-              help="mlp: softmax cross-entropy on logits, or the square loss 1/2 |y' - onehot|^2 with the hidden "
-                   "activation (a polynomial sigmoid) on the outputs too, as secure training does (SecureML).")
-@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True, help="At most this many epochs.")
-@click.option("--batch-size", type=click.IntRange(1), default=None,
-              help="Samples per SGD step [default: 1 for the forecaster (per-sample SGD), 16 for the classifiers].")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
-              help="Learning rate [default: forecaster 0.01 at batch size 1, else 0.1; mlp 0.5, with --loss mse 2; "
-                   "rnn 0.15].")
-@click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 regularisation lambda.")
-@click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
-              help="Gradient-norm clipping.")
-@click.option("--patience", type=click.IntRange(1), default=None,
-              help="Early stopping: epochs without a better validation loss [default: 10; rnn 20].")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Seeds the initial weights and the shuffling (a run is reproducible bit for bit).")
-@click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULT_DTYPE, show_default=True,
-              help="Floating-point type of the weights, gradients and computation.")
-@registry_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Model file [default: forecaster.npz, mlp.npz or rnn.npz by --model]; written only when "
-                   "training succeeds.")
-@click.option("--force", is_flag=True, help="Replace an -o file that holds another kind of model (or no model).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
-def train_command(model_kind, data, time_column, load_column, holiday_calendar, gate_activation, cell_activation,
-                  cell, hidden_activation, output_activation, derivative, clip, hidden_size, dense_size, window, lags,
-                  highway, hidden, activation, label_column, steps, per_step, loss, epochs, batch_size, lr, l2,
-                  clip_norm, patience, seed, dtype, registry, output, force, as_json):
-    """Train the LSTM load forecaster, or an MLP / RNN classifier, with registry activations.
-
-    A run that diverges (the loss becomes NaN or infinite) exits with status 1 and writes nothing.
-    """
+@training_options("forecaster", 1, "Learning rate [default: 0.01 at batch size 1, else 0.1].", 10)
+def train_forecaster_command(data, time_column, load_column, holiday_calendar, window, lags, gate_activation,
+                             cell_activation, cell, hidden_activation, output_activation, hidden_size, dense_size,
+                             highway, derivative, clip, epochs, batch_size, lr, l2, clip_norm, patience, seed, dtype,
+                             registry, output, force, as_json):
+    """Train the two-layer LSTM load forecaster (docs/training.md) and score it beside the naive baselines."""
     require("train", "nn")
-    from cli.classifier_commands import check_options
+    from nn.evaluation import evaluate, forecaster_summary
+    from nn.forecaster import Forecaster, ForecasterConfig
+    from nn.memory import check_memory
+    from nn.persistence import forecaster_metadata, save_model
+    from nn.provenance import series_dataset
     from nn.training import TrainConfig
 
-    check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, CLASSIFIER_ONLY)
-    output = output or DEFAULT_OUTPUT[model_kind]
-    check_output(output, model_kind, force)
-    batch_size = batch_size or (1 if model_kind == "forecaster" else 16)
-    default_lr = {"forecaster": 0.01 if batch_size == 1 else 0.1, "mlp": 2.0 if loss == "mse" else 0.5,
-                  "rnn": 0.15}[model_kind]
-    patience = patience or (20 if model_kind == "rnn" else 10)
-    settings = TrainConfig(epochs, batch_size, lr or default_lr, l2, clip_norm, patience, seed)
-    lr = settings.lr
-    if model_kind != "forecaster":
-        if loss == "mse" and model_kind != "mlp":
-            raise ApproxError("--loss mse applies to --model mlp only; drop it or use --model mlp")
-        _train_classifier(model_kind, data or "digits", label_column, hidden, activation, derivative, clip, steps,
-                          per_step, settings, registry, output, as_json, loss, dtype)
-        return
-    from nn.evaluation import evaluate
-    from nn.forecaster import Forecaster, ForecasterConfig
-    from nn.persistence import save_model
-    from nn.provenance import series_record
-
-    source = data or "taylor"
-    dataset = _dataset(source, time_column, load_column, holiday_calendar, window, lags)
+    check_output(output, "forecaster", force)
+    settings = TrainConfig(epochs, batch_size, lr or (0.01 if batch_size == 1 else 0.1), l2, clip_norm, patience,
+                           seed)
+    dataset = series_dataset(data, time_column, load_column, holiday_calendar, window, lags)
     config = ForecasterConfig(dataset.features, hidden_size, dense_size, gate_activation, cell_activation, cell,
                               hidden_activation, output_activation, derivative, clip, highway,
                               dataset.load_columns, dtype=dtype)
     check_memory("forecaster", config, batch_size, window, "--hidden-size")
     model = Forecaster(config, registry=registry, seed=seed, output_bias=float(dataset.part("train")[1].mean()))
-    history = _fit(model, dataset.part("train"), dataset.part("val"), settings)
-    train_info = {"batch_size": batch_size, "lr": lr, "l2": l2, "clip_norm": clip_norm, "patience": patience,
-                  "seed": seed, "data": source, "window": window, "lags": list(lags), "highway": highway,
-                  "dtype": dtype}
+    history = fit_with_progress(model, dataset.part("train"), dataset.part("val"), settings)
+    train_info = {"batch_size": batch_size, "lr": settings.lr, "l2": l2, "clip_norm": clip_norm,
+                  "patience": patience, "seed": seed, "data": data, "window": window, "lags": list(lags),
+                  "highway": highway, "dtype": dtype}
     if history.diverged:
-        _diverged(history, output, as_json, {"train": train_info})
+        diverged(history, output, as_json, {"train": train_info})
     result = evaluate(model, dataset)
-    summary = {
-        "test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
-        "val_rmse": result["val"]["rmse"], "val_mape": result["val"]["mape"],
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
-        "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
-        "baselines": result["baselines"], "outside_interval": result["outside_interval"], "train": train_info,
-    }
-    save_model(output, model, {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-                               "data": series_record(source, time_column, load_column, holiday_calendar),
-                               "features": {"window": window, "lags": list(lags)},
-                               "summary": json.loads(dumps(summary))})
+    summary = forecaster_summary(result, history, train_info)
+    save_model(output, model, forecaster_metadata(dataset, data, time_column, load_column, holiday_calendar, lags,
+                                                  summary))
     if as_json:
         click.echo(dumps(summary))
         return
@@ -278,7 +254,7 @@ def train_command(model_kind, data, time_column, load_column, holiday_calendar, 
                f"{summary['seconds_per_epoch']:.2f} s per epoch; model saved to {output}")
 
 
-def _diverged(history, output, as_json, extra: dict):
+def diverged(history, output, as_json, extra: dict):
     """Report a diverged run (JSON with ``"diverged": true`` on stdout if asked) and stop with status 1."""
     epoch = history.epochs_run
     if as_json:
@@ -288,7 +264,7 @@ def _diverged(history, output, as_json, extra: dict):
                  f"initial value); nothing was written to {output}; lower --lr or --clip-norm")
 
 
-def _fit(model, train_xy, val_xy, settings):
+def fit_with_progress(model, train_xy, val_xy, settings):
     """Train with progress on stderr (loss and the domain monitor per epoch); returns the History."""
     from nn.training import train
 
@@ -298,43 +274,6 @@ def _fit(model, train_xy, val_xy, settings):
 
     with progress(settings.epochs, "epochs", describe) as update:
         return train(model, train_xy, val_xy, settings, on_epoch=lambda epoch, history: update(history))
-
-
-def _train_classifier(kind, data, label_column, hidden, activation, derivative, clip, steps, per_step, settings,
-                      registry, output, as_json, loss="cross_entropy", dtype=None):
-    from cli.classifier_commands import build_classifier, classifier_table, parse_hidden, score_classifier
-    from nn.persistence import save_model
-    from nn.provenance import source_record
-    from nn.tabular import load_table
-
-    sizes = parse_hidden(hidden)
-    table = load_table(data, label_column, settings.seed)
-    activation = activation or ("sigmoid" if kind == "mlp" else "tanh")
-    model, parts = build_classifier(kind, table, sizes, activation, derivative, clip, per_step, steps, registry,
-                                    settings.seed, check=lambda config: check_memory(
-                                        kind, config, settings.batch_size, steps if kind == "rnn" else 1, "--hidden"),
-                                    loss=loss, dtype=dtype)
-    history = _fit(model, parts["train"], parts["val"], settings)
-    train_info = {**dataclasses.asdict(settings), "data": data, "label_column": label_column, "steps": steps,
-                  "loss": loss, "dtype": dtype}
-    if history.diverged:
-        _diverged(history, output, as_json, {"model": kind, "train": train_info})
-    result = score_classifier(model, parts)
-    summary = {
-        "model": kind, "test_accuracy": result["test"]["accuracy"], "test_macro_f1": result["test"]["macro_f1"],
-        "val_accuracy": result["val"]["accuracy"], "val_macro_f1": result["val"]["macro_f1"],
-        "confusion_matrix": result["test"]["confusion_matrix"], "classes": table.classes,
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
-        "train_seconds": history.seconds, "outside_interval": result["outside_interval"], "train": train_info,
-    }
-    save_model(output, model, {"data": {**source_record(data), "label_column": label_column, "steps": steps,
-                                        "classes": table.classes}, "summary": json.loads(dumps(summary))})
-    if as_json:
-        click.echo(dumps(summary))
-        return
-    click.echo(classifier_table(result, table.classes))
-    click.echo(f"{history.epochs_run} epochs (best {history.best_epoch}) in {history.seconds:.1f} s; "
-               f"model saved to {output}")
 
 
 @approx.command("evaluate")
@@ -366,17 +305,10 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
 
 
 def _evaluate_classifier(model, meta, data, as_json):
-    from cli.classifier_commands import classifier_table, model_parts, score_classifier
-    from nn.provenance import resolve_source
-    from nn.tabular import load_table
+    from cli.classifier_commands import classifier_table
+    from nn.classifiers import classifier_data, score_classifier
 
-    saved = meta["data"]
-    source, description = resolve_source(saved, data)
-    table = load_table(source, saved["label_column"], meta["summary"]["train"]["seed"])
-    if table.x.shape[1] != model.config.input_size * (saved["steps"] if meta["model"] == "rnn" else 1):
-        raise ApproxError(f"the model reads {model.config.input_size} features per step; the data have "
-                          f"{table.x.shape[1]} per row")
-    parts = model_parts(meta["model"], table, saved["steps"])
+    table, parts, description = classifier_data(model, meta, data)
     result = score_classifier(model, parts)
     if as_json:
         click.echo(dumps({"model": meta["model"], "data": description, "test_accuracy": result["test"]["accuracy"],

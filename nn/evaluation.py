@@ -9,7 +9,7 @@ from nn.data import DataError
 from nn.features import Dataset
 from nn.metrics import baselines, scores
 
-__all__ = ["forecast", "evaluate"]
+__all__ = ["forecast", "evaluate", "forecaster_summary"]
 
 
 def forecast(model, x: np.ndarray, batch: int = 1024) -> np.ndarray:
@@ -47,3 +47,30 @@ def evaluate(model, data: Dataset) -> dict:
     out["baselines"] = baselines(data.loads, data.target_pos[data.splits["test"]])
     out["baselines_val"] = baselines(data.loads, data.target_pos[data.splits["val"]])
     return out
+
+
+def forecaster_summary(result: dict, history, train_info: dict) -> dict:
+    """The figures of a finished training run, as ``approx train forecaster --json`` prints them and the model
+    file keeps them (``summary``).
+
+    Parameters
+    ----------
+    result : dict
+        :func:`evaluate` of the trained model.
+    history : nn.training.History
+    train_info : dict
+        The training settings to record.
+
+    Returns
+    -------
+    dict
+        Test and validation RMSE/MAE/MAPE (MW, %), epochs, seconds, the baselines, the domain monitor and
+        ``train``.
+    """
+    return {
+        "test_rmse": result["test"]["rmse"], "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
+        "val_rmse": result["val"]["rmse"], "val_mape": result["val"]["mape"],
+        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch, "diverged": False,
+        "train_seconds": history.seconds, "seconds_per_epoch": history.seconds / max(history.epochs_run, 1),
+        "baselines": result["baselines"], "outside_interval": result["outside_interval"], "train": train_info,
+    }

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["parameter_count", "training_bytes", "available_bytes", "EVAL_BATCH"]
+from approx.errors import ApproxError
+
+__all__ = ["parameter_count", "training_bytes", "available_bytes", "check_memory", "EVAL_BATCH"]
 
 EVAL_BATCH = 1024
 _FLOAT = 8
@@ -77,3 +79,26 @@ def available_bytes() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def check_memory(kind: str, config, batch_size: int, steps: int, size_option: str, workers: int = 1) -> None:
+    """Refuse a model whose training (in each of ``workers`` processes) would not fit in the memory available.
+
+    Parameters
+    ----------
+    kind, config, batch_size, steps
+        As for :func:`training_bytes`.
+    size_option : str
+        What to make smaller, named in the message (e.g. ``"--hidden-size"``).
+    workers : int
+        Processes training such a model at once.
+
+    Raises
+    ------
+    ApproxError
+        Naming the estimate and the memory available.
+    """
+    need, have = workers * training_bytes(kind, config, batch_size, steps), available_bytes()
+    if have is not None and need > have:
+        raise ApproxError(f"training this model needs about {need / 2**30:.1f} GiB (estimated) but "
+                          f"{have / 2**30:.1f} GiB of memory is available; choose a smaller {size_option}")

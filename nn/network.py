@@ -1,4 +1,4 @@
-"""A feed-forward back-propagation network, as a classifier (the MLP of ``approx train --model mlp``).
+"""A feed-forward back-propagation network, as a classifier (the MLP of ``approx train mlp``).
 
 A :class:`Network` is a stack of layers added one by one; the forward pass
 runs them in order, the backward pass in reverse, each layer computing the

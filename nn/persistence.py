@@ -1,11 +1,22 @@
 """Save and load a trained model (forecaster, MLP or RNN classifier): one ``.npz`` file with the weights and JSON metadata.
 
-The metadata (key ``metadata`` in the archive, a JSON string) holds the model
-configuration, each activation's registry name and -- for polynomials -- its
-coefficients and interval, the data scaling and the training figures.  Loading
+The metadata (key ``metadata`` in the archive, a JSON string) is an object with
+
+- ``format`` (``approx-model/1``), ``model`` (``forecaster``, ``mlp`` or ``rnn``),
+  ``config`` (the model's configuration dataclass as an object) and ``activations``
+  (role -> the activation's registry name and, for polynomials, its coefficients and
+  interval), written by :func:`save_model`;
+- what the model was trained on, built by :func:`forecaster_metadata` or
+  :func:`classifier_metadata`: ``data`` (the source and its SHA-256,
+  :mod:`nn.provenance`; a forecaster's time and load columns and holiday calendar, a
+  classifier's label column, steps per row and class labels), for a forecaster
+  ``scaling`` (``load_min``, ``load_max`` in MW) and ``features`` (``window``,
+  ``lags``), and ``summary`` (the training figures and settings, ``summary.train``).
+
+Every non-finite number in the metadata is written as null (strict JSON).  Loading
 resolves every activation in the registry again and refuses one that is
 missing or whose coefficients differ from those the model was trained with.
-Files are written whole or not at all (:func:`nn.atomic_file.atomic_write`),
+Files are written whole or not at all (:func:`approx.atomic_file.atomic_write`),
 so a crash or Ctrl-C never leaves a half-written model, and weights that are
 not finite (a diverged run) are never written.
 """
@@ -20,12 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from approx.errors import ApproxError, UnknownNameError
-from nn.atomic_file import atomic_write
+from approx.strict_json import finite
+from approx.atomic_file import atomic_write
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.network import MLPConfig, Network
 from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-__all__ = ["save_model", "load_model", "model_kind", "ModelFileError", "FORMAT", "MODELS"]
+__all__ = ["save_model", "load_model", "model_kind", "forecaster_metadata", "classifier_metadata", "ModelFileError",
+           "FORMAT", "MODELS"]
 
 FORMAT = "approx-model/1"
 OLD_FORMATS = {"approx-forecaster/1": "forecaster"}
@@ -46,7 +59,8 @@ def save_model(path, model, extra: dict | None = None) -> None:
         Target file (``.npz``).
     model : Forecaster, Network (built from an MLPConfig) or RNNClassifier
     extra : dict, optional
-        JSON-serialisable metadata stored beside the configuration (data scaling, metrics).
+        JSON-serialisable metadata stored beside the configuration: :func:`forecaster_metadata` or
+        :func:`classifier_metadata` (NaN and infinities are stored as null).
 
     Raises
     ------
@@ -57,13 +71,68 @@ def save_model(path, model, extra: dict | None = None) -> None:
     """
     meta = {"format": FORMAT, "model": model.kind, "config": dataclasses.asdict(model.config),
             "activations": {role: act.describe() for role, act in model.activations().items()},
-            **(extra or {})}
+            **finite(extra or {})}
     arrays = {name: value for name, value in model.params.items()}
     bad = [name for name, value in arrays.items() if not np.all(np.isfinite(value))]
     if bad:
         raise ModelFileError(f"{bad[0]} holds NaN or infinite weights; {path} was not written")
     with atomic_write(path) as fh:
         np.savez(fh, metadata=np.array(json.dumps(meta, allow_nan=False)), **arrays)
+
+
+def forecaster_metadata(dataset, source: str, time_column: str = "timestamp", load_column: str = "load",
+                        holidays: str = "GB/ENG", lags=(), summary: dict | None = None) -> dict:
+    """The metadata a forecaster's model file keeps beside its configuration (``extra`` of :func:`save_model`).
+
+    Parameters
+    ----------
+    dataset : nn.features.Dataset
+        The data it was trained on (its window and min-max scaling are recorded).
+    source, time_column, load_column, holidays : str
+        How that data was read (:func:`nn.provenance.series_record`); ``holidays`` as COUNTRY or
+        COUNTRY/SUBDIVISION.
+    lags : tuple of int
+        The lagged-load features, in steps.
+    summary : dict, optional
+        The training figures and, under ``train``, the settings.
+
+    Returns
+    -------
+    dict
+        ``scaling``, ``data``, ``features``, ``summary``: what :func:`nn.provenance.model_dataset` reads back.
+    """
+    from nn.provenance import series_record
+
+    return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
+            "data": series_record(source, time_column, load_column, holidays),
+            "features": {"window": int(dataset.window), "lags": [int(v) for v in lags]},
+            "summary": finite(summary or {})}
+
+
+def classifier_metadata(source: str, label_column: str, steps: int, classes: list, summary: dict) -> dict:
+    """The metadata a classifier's model file keeps beside its configuration (``extra`` of :func:`save_model`).
+
+    Parameters
+    ----------
+    source : str
+        ``digits`` or the CSV it was trained on (:func:`nn.provenance.source_record`).
+    label_column : str
+    steps : int
+        Steps each row is read as (1 for the MLP).
+    classes : list
+        The class labels in the order of the outputs.
+    summary : dict
+        The training figures and, under ``train``, the settings (``seed`` at least; rescoring splits with it).
+
+    Returns
+    -------
+    dict
+        ``data`` and ``summary``: what :func:`nn.classifiers.classifier_data` reads back.
+    """
+    from nn.provenance import source_record
+
+    return {"data": {**source_record(source), "label_column": label_column, "steps": steps, "classes": classes},
+            "summary": finite(summary)}
 
 
 def model_kind(path) -> str | None:

@@ -19,7 +19,7 @@ from nn.data import TAYLOR_CSV, DataError, load_series
 from nn.features import WINDOW, Dataset, make_dataset
 from nn.tabular import DIGITS_CSV
 
-__all__ = ["source_record", "resolve_source", "series_record", "model_dataset", "BUILTIN"]
+__all__ = ["source_record", "resolve_source", "series_record", "series_dataset", "model_dataset", "BUILTIN"]
 
 BUILTIN = {"taylor": TAYLOR_CSV, "digits": DIGITS_CSV}
 
@@ -94,6 +94,22 @@ def _label(source, digest) -> str:
 def series_record(source: str, time_column: str, load_column: str, holidays: str) -> dict:
     """The ``data`` entry of a forecaster's model file: :func:`source_record` plus columns and calendar."""
     return {**source_record(source), "time_column": time_column, "load_column": load_column, "holidays": holidays}
+
+
+def series_dataset(source: str, time_column: str = "timestamp", load_column: str = "load",
+                   holidays: str = "GB/ENG", window: int = WINDOW, lags=()) -> Dataset:
+    """The forecaster's dataset of a load series: the columns of :func:`series_record` read from ``source``
+    (``taylor`` or a CSV), calendar features of ``holidays`` (COUNTRY or COUNTRY/SUBDIVISION), the window and
+    lags (:func:`nn.features.make_dataset`).
+
+    Raises
+    ------
+    DataError
+        If the data cannot be read, or are too short for the window and lags.
+    """
+    country, _, subdiv = holidays.partition("/")
+    return make_dataset(load_series(source, time_column, load_column), window=window, lags=tuple(lags),
+                        country=country, subdiv=subdiv or None)
 
 
 def model_dataset(meta: dict, data: str | None = None, time_column: str | None = None,

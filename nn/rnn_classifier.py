@@ -1,4 +1,4 @@
-"""An Elman RNN classifier (Elman, *Cognitive Science* 14(2), 1990; ``approx train --model rnn``).
+"""An Elman RNN classifier (Elman, *Cognitive Science* 14(2), 1990; ``approx train rnn``).
 
     h_t = f(x_t W_x + h_(t-1) W_h + b),   y_t = h_t W_y + b_y,   p_t = softmax(y_t)
 

@@ -117,7 +117,7 @@ def digits_subset(tmp_path):
                                         ("mlp", ["--hidden", "16", "--loss", "mse", "--lr", "2"])])
 def test_classifiers_train_on_a_small_stratified_subset(tmp_path, monkeypatch, digits_subset, kind, extra):
     monkeypatch.chdir(tmp_path)
-    args = ["train", "--model", kind, "--data", digits_subset, "--label-column", "digit", "--epochs", "40",
+    args = ["train", kind, "--data", digits_subset, "--label-column", "digit", "--epochs", "40",
             *extra, "-o", "c.npz", "--json"]
     result = CliRunner().invoke(approx, args, catch_exceptions=False)
     summary = json.loads(result.stdout)
@@ -130,8 +130,8 @@ def test_classifiers_train_on_a_small_stratified_subset(tmp_path, monkeypatch, d
 
 def test_options_of_another_model_are_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for args in (["--model", "mlp", "--lags", "48"], ["--hidden", "8"], ["--model", "rnn", "--hidden", "8,8"],
-                 ["--model", "rnn", "--loss", "mse"], ["--loss", "mse"]):
+    for args in (["mlp", "--lags", "48"], ["--hidden", "8"], ["rnn", "--hidden", "8,8"], ["rnn", "--loss", "mse"],
+                 ["--loss", "mse"], ["forecaster", "--per-step"], ["--model", "mlp"]):
         result = CliRunner().invoke(approx, ["train", *args, "-o", "x.npz"])
         assert result.exit_code == 2, args
     assert not (tmp_path / "x.npz").exists()

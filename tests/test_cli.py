@@ -141,6 +141,20 @@ def test_train_evaluate_and_plot_forecast(run, tmp_path):
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_train_without_a_kind_is_the_forecaster_and_model_names_the_subcommand(run, tmp_path):
+    small = ["--epochs", "1", "--batch-size", "64", "--hidden-size", "3", "--dense-size", "2", "--json"]
+    bare = json.loads(run("train", *small, "-o", "bare.npz").stdout)
+    named = json.loads(run("train", "forecaster", *small, "-o", "named.npz").stdout)
+    assert bare["test_mape"] == named["test_mape"] and bare["train"] == named["train"]
+    old = run("train", "--model", "rnn", "--epochs", "1")
+    assert old.exit_code == 2 and "approx train rnn" in old.output and len(old.output.strip().splitlines()) == 1
+    helped = run("train", "--help").output
+    assert all(kind in helped for kind in ("forecaster", "mlp", "rnn"))
+    assert "--per-step" in run("train", "rnn", "--help").output and "--per-step" not in run("train", "mlp",
+                                                                                               "--help").output
+    assert not list(tmp_path.glob("rnn.npz"))
+
+
 def test_lagged_model_is_evaluated_with_its_lags(run):
     summary = json.loads(run("train", "--epochs", "1", "--batch-size", "64", "--hidden-size", "4", "--dense-size",
                              "2", "--lags", "48,336", "--window", "8", "-o", "lag.npz", "--json").stdout)

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from hypothesis import given
 
 from cli import approx
-from cli.strict_json import dumps
-from nn.atomic_file import atomic_write
+from approx.strict_json import dumps
+from approx.atomic_file import atomic_write
 from nn.data import TAYLOR_CSV
 from nn.metrics import scores
 from nn.persistence import load_model
@@ -159,19 +159,19 @@ def test_strict_json_writes_non_finite_numbers_as_null_and_keeps_the_rest(value)
 @pytest.fixture
 def no_training(monkeypatch):
     """Training or planning an experiment fails the test: the command should have stopped before."""
-    import cli.experiment_runner
+    import nn.experiments
     import nn.training
 
     def never(*args, **kwargs):
         raise AssertionError("the work started")
 
     monkeypatch.setattr(nn.training, "train", never)
-    monkeypatch.setattr(cli.experiment_runner, "plan_runs", never)
+    monkeypatch.setattr(nn.experiments, "plan_runs", never)
 
 
 @pytest.mark.parametrize("args", [
     ["train", "-o", "nodir/m.npz"],
-    ["train", "--model", "mlp", "-o", "nodir/m.npz"],
+    ["train", "mlp", "-o", "nodir/m.npz"],
     ["plot", "sigmoid", "-o", "nodir/p.png"],
     ["plot", "sigmoid", "-o", "p.xyz"],
     ["plot-forecast", "m.npz", "-o", "nodir/f.png"],
@@ -200,17 +200,17 @@ def test_a_read_only_model_is_not_replaced(cli, tmp_path, no_training):
 
 def test_each_kind_has_its_default_file_and_another_kind_is_not_overwritten(cli, tmp_path):
     assert cli("train", *SMALL).exit_code == 0
-    assert cli("train", "--model", "mlp", "--epochs", "1").exit_code == 0
-    assert cli("train", "--model", "rnn", "--epochs", "1", "--hidden", "4").exit_code == 0
+    assert cli("train", "mlp", "--epochs", "1").exit_code == 0
+    assert cli("train", "rnn", "--epochs", "1", "--hidden", "4").exit_code == 0
     kinds = {name: load_model(tmp_path / name)[1]["model"] for name in ("forecaster.npz", "mlp.npz", "rnn.npz")}
     assert kinds == {"forecaster.npz": "forecaster", "mlp.npz": "mlp", "rnn.npz": "rnn"}
     before = (tmp_path / "forecaster.npz").read_bytes()
-    assert "is a forecaster model" in one_line_error(cli("train", "--model", "mlp", "--epochs", "1",
+    assert "is a forecaster model" in one_line_error(cli("train", "mlp", "--epochs", "1",
                                                          "-o", "forecaster.npz"))
     assert (tmp_path / "forecaster.npz").read_bytes() == before
     assert cli("train", *SMALL, "--seed", "1").exit_code == 0  # same kind: replaced
     assert (tmp_path / "forecaster.npz").read_bytes() != before
-    forced = cli("train", "--model", "mlp", "--epochs", "1", "-o", "forecaster.npz", "--force")
+    forced = cli("train", "mlp", "--epochs", "1", "-o", "forecaster.npz", "--force")
     assert forced.exit_code == 0 and load_model(tmp_path / "forecaster.npz")[1]["model"] == "mlp"
 
 
@@ -283,12 +283,12 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 @pytest.mark.parametrize("args,says", [
     (["train", "--seed", "-1"], "--seed"),
-    (["train", "--model", "mlp", "--seed", "-1"], "--seed"),
+    (["train", "mlp", "--seed", "-1"], "--seed"),
     (["train", "--data", "."], "is a directory"),
-    (["train", "--model", "mlp", "--data", "."], "is a directory"),
+    (["train", "mlp", "--data", "."], "is a directory"),
     (["train", "--hidden-size", "100000"], "GiB (estimated)"),
-    (["train", "--model", "mlp", "--hidden", "100000000"], "GiB (estimated)"),
-    (["train", "--model", "rnn", "--hidden", "1000000"], "GiB (estimated)"),
+    (["train", "mlp", "--hidden", "100000000"], "GiB (estimated)"),
+    (["train", "rnn", "--hidden", "1000000"], "GiB (estimated)"),
     (["evaluate", "empty.npz"], "empty (0 bytes)"),
     (["plot-forecast", "empty.npz", "-o", "f.png"], "empty (0 bytes)"),
     (["evaluate", "m.npz", "--data", "."], "is a directory"),

@@ -21,8 +21,11 @@ OPTIONAL = tuple(m for modules in EXTRAS.values() for m in modules)
 # each command that needs an extra, with arguments click accepts, and the extras its refusal names
 NEEDS = [
     (["train", "--epochs", "1"], ["nn"]),
-    (["train", "--model", "mlp", "--epochs", "1"], ["nn"]),
+    (["train", "forecaster", "--epochs", "1"], ["nn"]),
+    (["train", "mlp", "--epochs", "1"], ["nn"]),
+    (["train", "rnn", "--epochs", "1"], ["nn"]),
     (["evaluate", "model.npz"], ["nn"]),
+    (["import-torch", "model.safetensors"], ["nn", "torch"]),
     (["plot-forecast", "model.npz", "-o", "f.png"], ["nn", "plot"]),
     (["experiment", "--epochs", "1"], ["nn", "plot"]),
     (["plot", "sigmoid", "-o", "p.png"], ["plot"]),
@@ -140,5 +143,5 @@ def test_the_built_wheel_trains_from_an_empty_folder(tmp_path):
     assert all(line.startswith(str(env_dir)) for line in where.split()), where
     approx_bin = str(env_dir / "bin" / "approx")
     check(approx_bin, "train", "--epochs", "1", "--batch-size", "64", "--json", cwd=empty)
-    check(approx_bin, "train", "--model", "mlp", "--epochs", "1", "--json", cwd=empty)
+    check(approx_bin, "train", "mlp", "--epochs", "1", "--json", cwd=empty)
     assert (empty / "forecaster.npz").is_file() and (empty / "mlp.npz").is_file()

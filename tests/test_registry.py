@@ -97,3 +97,19 @@ def test_any_fit_survives_a_json_round_trip(tmp_path_factory, func, degree, meth
     assert b.to_dict() == a.to_dict()
     x = np.linspace(*interval, 7)
     assert np.array_equal(b(x), a(x))
+
+
+def test_writes_go_through_the_shared_atomic_helper_with_fsync_and_keep_the_mode(tmp_path, monkeypatch):
+    import stat
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    path = tmp_path / "r.json"
+    reg = Registry(path)
+    reg.add(cached_fit("sigmoid", 3, "chebyshev", (-8.0, 8.0)))
+    path.chmod(0o640)
+    reg.add(cached_fit("tanh", 3, "chebyshev", (-4.0, 4.0)))
+    assert len(synced) == 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.json.lock"]

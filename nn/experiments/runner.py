@@ -13,7 +13,19 @@ such, and a failed one (an error, not a divergence, which the same seed would
 repeat) is run again on resume unless asked not to.  The settings every run
 shares are kept in ``experiment.json`` beside it, and resuming with other
 settings is refused, so that one summary never mixes runs made differently.
-It lives beside the CLI because it is the one place that drives both approx and nn.
+
+It is the one part of nn that calls :func:`approx.fit`: it drives approx (the fits,
+stored in the registry) and then nn (the training runs), in that order, as data
+flows in docs/design.md.  ``approx experiment`` is these functions in sequence::
+
+    datasets = grid_datasets(grid)                  # the data, checked before any work
+    settings = shared_settings(grid, source_record(grid.data)["sha256"])   # nn.provenance
+    check_resume(out_dir, settings)
+    runs = plan_runs(grid, registry)                # fits every polynomial into the registry
+    write_settings(out_dir, settings)
+    results = run_grid(grid, out_dir, registry, jobs, runs=runs)
+
+and then :mod:`nn.experiments.report` for the summary, the plots and the best pair.
 """
 
 from __future__ import annotations
@@ -31,9 +43,10 @@ import numpy as np
 import pandas as pd
 
 from approx import Registry, fit
+from approx.errors import ApproxError
 
-__all__ = ["Grid", "Run", "plan_runs", "pending_runs", "run_grid", "lag_label", "shared_settings", "INTERVALS", "KEY",
-           "SETTINGS"]
+__all__ = ["Grid", "Run", "plan_runs", "read_results", "pending_runs", "run_grid", "lag_label", "shared_settings",
+           "grid_datasets", "check_resume", "write_settings", "INTERVALS", "KEY", "SETTINGS", "COLUMNS"]
 
 # (gate sigmoid interval, cell tanh interval): the design's defaults, and a narrow pair
 INTERVALS = {"wide": ((-8.0, 8.0), (-4.0, 4.0)), "narrow": ((-2.0, 2.0), (-1.0, 1.0))}
@@ -150,17 +163,47 @@ def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
     return row
 
 
-def _kept(csv: Path, retry_failed: bool) -> pd.DataFrame:
-    """The rows of results.csv a resumed experiment keeps (failed ones dropped if they are to be retried)."""
-    done = _read(csv) if csv.exists() else pd.DataFrame(columns=KEY + ["status"])
-    return done[done.status != "failed"] if retry_failed else done
+def read_results(out_dir: Path) -> pd.DataFrame:
+    """Every row of ``out_dir/results.csv`` (an empty table if there is none yet), the lags column as text.
+
+    Read it once and pass it to :func:`pending_runs` and :func:`run_grid`.
+    """
+    csv = Path(out_dir) / "results.csv"
+    if not csv.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.read_csv(csv, dtype={"lags": str})
+    if "lags" not in table:  # files from before the lags column
+        table["lags"] = NO_LAGS
+    table["lags"] = table["lags"].fillna(NO_LAGS)
+    return table
 
 
-def pending_runs(runs: list[Run], out_dir: Path, retry_failed: bool = True) -> list[Run]:
-    """The runs not yet recorded in ``out_dir/results.csv`` (with ``retry_failed``, failed ones count as not yet)."""
-    kept = _kept(out_dir / "results.csv", retry_failed)
-    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in kept.itertuples()}
+def _kept(results: pd.DataFrame, retry_failed: bool) -> pd.DataFrame:
+    """The rows a resumed experiment keeps (failed ones dropped if they are to be retried)."""
+    return results[results.status != "failed"] if retry_failed else results
+
+
+def pending_runs(runs: list[Run], results: pd.DataFrame, retry_failed: bool = True) -> list[Run]:
+    """The runs not yet recorded in ``results`` (:func:`read_results`); with ``retry_failed``, failed ones count
+    as not yet."""
+    finished = {(r.gate, r.cell, int(r.seed), r.lags) for r in _kept(results, retry_failed).itertuples()}
     return [r for r in runs if r.key not in finished]
+
+
+def grid_datasets(grid: Grid) -> dict:
+    """The dataset of each feature setup of ``grid`` (lags tuple -> :class:`nn.features.Dataset`), reading the data
+    once; bad data raise here, before any fit or run.
+
+    Raises
+    ------
+    nn.data.DataError
+        If the data cannot be read or are too short for a setup.
+    """
+    from nn.data import load_series
+    from nn.features import make_dataset
+
+    series = load_series(grid.data)
+    return {tuple(lags): make_dataset(series, lags=tuple(lags)) for lags in dict.fromkeys(((),) + tuple(grid.lag_sets))}
 
 
 def shared_settings(grid: Grid, data_sha256: str) -> dict:
@@ -169,14 +212,45 @@ def shared_settings(grid: Grid, data_sha256: str) -> dict:
     return {**{name: getattr(grid, name) for name in fields}, "data_sha256": data_sha256}
 
 
+def check_resume(out_dir: Path, settings: dict) -> None:
+    """Refuse to resume runs in ``out_dir`` made with other ``settings`` (:func:`shared_settings`): one summary
+    never mixes them.
+
+    Raises
+    ------
+    ApproxError
+        If ``out_dir/experiment.json`` is not a settings file, or records other settings (each one named).
+    """
+    path = Path(out_dir) / SETTINGS
+    if not path.exists():
+        return
+    try:
+        before = json.loads(path.read_text())["settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ApproxError(f"{path} is not an experiment settings file; choose another -o") from None
+    changed = [f"{k} {before.get(k)!r} (now {v!r})" for k, v in settings.items() if before.get(k) != v]
+    if changed:
+        raise ApproxError(f"{out_dir} holds runs made with other settings: " + ", ".join(changed)
+                          + "; use the same settings to resume, or another -o")
+
+
+def write_settings(out_dir: Path, settings: dict) -> None:
+    """Record ``settings`` (:func:`shared_settings`) in ``out_dir/experiment.json``, whole or not at all."""
+    from approx.atomic_file import atomic_write
+
+    with atomic_write(Path(out_dir) / SETTINGS, "w") as fh:
+        json.dump({"settings": settings}, fh, indent=1)
+
+
 def _ignore_interrupt():
     """Worker initialiser: Ctrl-C reaches the whole process group; the parent alone handles it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=None,
-             retry_failed: bool = True, runs: list[Run] | None = None) -> pd.DataFrame:
-    """Run every missing run of ``grid``, appending to ``out_dir/results.csv``; return all rows.
+             retry_failed: bool = True, runs: list[Run] | None = None,
+             results: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Run every missing run of ``grid``, appending to ``out_dir/results.csv``; return the rows of ``grid``'s runs.
 
     Parameters
     ----------
@@ -193,22 +267,32 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
         Run again the runs recorded as ``failed`` (their rows are replaced).
     runs : list of Run, optional
         The runs of ``grid`` (:func:`plan_runs`), if already planned.
-    """
-    from nn.atomic_file import atomic_write
+    results : DataFrame, optional
+        ``out_dir/results.csv`` as :func:`read_results` returned it, if already read (it is read once).
 
-    csv = out_dir / "results.csv"
+    Returns
+    -------
+    DataFrame
+        The recorded rows of ``runs`` (those kept from earlier and those just run), columns :data:`COLUMNS`.
+    """
+    from approx.atomic_file import atomic_write
+
+    csv = Path(out_dir) / "results.csv"
     runs = plan_runs(grid, registry) if runs is None else runs
-    done = _kept(csv, retry_failed)
-    if csv.exists() and (list(done.columns) != COLUMNS or len(done) < len(_read(csv))):
+    results = read_results(out_dir) if results is None else results
+    done = _kept(results, retry_failed)
+    if csv.exists() and (list(done.columns) != COLUMNS or len(done) < len(results)):
         # failed rows dropped, or a results.csv from an older version: same rows, new columns
         with atomic_write(csv, "w") as fh:
             done.reindex(columns=COLUMNS).to_csv(fh, index=False)
-    todo = pending_runs(runs, out_dir, retry_failed)
+    todo = pending_runs(runs, done, retry_failed=False)
+    rows = []
 
     def record(row):
         line = pd.DataFrame([row]).reindex(columns=COLUMNS).to_csv(index=False, header=not csv.exists())
         with open(csv, "a", encoding="utf-8") as fh:
             fh.write(line)  # one write of whole lines: an interruption cannot leave half a row
+        rows.append(row)
         if on_done is not None:
             on_done(row)
 
@@ -238,16 +322,9 @@ def run_grid(grid: Grid, out_dir: Path, registry: Registry, jobs: int, on_done=N
                 os.environ.pop("OPENBLAS_NUM_THREADS", None)
             else:
                 os.environ["OPENBLAS_NUM_THREADS"] = env_before
-    table = _read(csv)
+    parts = [part for part in (done.reindex(columns=COLUMNS), pd.DataFrame(rows).reindex(columns=COLUMNS))
+             if len(part)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
     keep = {r.key for r in runs}
     return table[[(g, c, int(s), lag) in keep
                   for g, c, s, lag in zip(table.gate, table.cell, table.seed, table.lags)]]
-
-
-def _read(csv: Path) -> pd.DataFrame:
-    """results.csv, with the lags column as text (files from before it had no lags: '-')."""
-    table = pd.read_csv(csv, dtype={"lags": str})
-    if "lags" not in table:
-        table["lags"] = NO_LAGS
-    table["lags"] = table["lags"].fillna(NO_LAGS)
-    return table

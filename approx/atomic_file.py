@@ -4,8 +4,11 @@ A reader never sees a half-written file, and an interrupted or failed write
 (Ctrl-C, a full disk, an exception while writing) leaves the old file as it
 was.  The temporary file is created with mode 0666 so that the user's umask
 applies, as for any file the user creates (``tempfile.mkstemp`` would make
-it 0600); replacing an existing file keeps that file's mode.  The rename is
-``os.replace``, atomic on POSIX within one file system.
+it 0600); replacing an existing file keeps that file's mode, and its owner
+and group where the process may set them (root).  The data are fsync'ed
+before the rename, which is ``os.replace``, atomic on POSIX within one file
+system.  Every file the project writes goes through here: the registry,
+model files, share files, experiment results, figures.
 """
 
 from __future__ import annotations
@@ -48,20 +51,30 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
     ...     fh.write("all or nothing")
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, mode, encoding=encoding or ("utf-8" if "b" not in mode else None)) as fh:
+            _keep_owner_and_mode(fh.fileno(), path)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep the replaced file's mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _keep_owner_and_mode(fd: int, path: Path) -> None:
+    """Give the temporary file ``fd`` the mode, owner and group of the file it replaces (if any)."""
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    with contextlib.suppress(PermissionError):  # only root may give a file away
+        os.fchown(fd, old.st_uid, old.st_gid)
 
 
 def check_writable(path) -> str | None:

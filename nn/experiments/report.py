@@ -1,4 +1,9 @@
-"""Tables, plots and the best polynomial pair of an experiment's results."""
+"""Tables, plots and the best polynomial pair of an experiment's results (:mod:`nn.experiments.runner`).
+
+Nothing here writes to the registry except :func:`register_best_pair`, which the
+caller runs when it wants the best pair stored as ``best-gate`` and ``best-cell``
+(``approx experiment`` does).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ import pandas as pd
 
 from approx import Registry
 from approx.targets import get_target
-from cli.experiment_runner import INTERVALS, lag_label
+from nn.experiments.runner import INTERVALS, lag_label
 
-__all__ = ["summarise", "plot_all", "best_pair"]
+__all__ = ["summarise", "plot_all", "best_pair", "register_best_pair", "naive_baselines", "BEST_NAMES"]
+
+BEST_NAMES = ("best-gate", "best-cell")
+"""The registry names :func:`register_best_pair` stores the best gate and cell polynomials under."""
 
 
 def _mean_std(frame: pd.DataFrame, column: str = "test_mape") -> str:
@@ -50,13 +58,14 @@ def _main_features(results: pd.DataFrame, grid) -> pd.DataFrame:
     return results[results.lags == lag_label(grid.lag_sets[0])]
 
 
-def _baseline_lines(grid) -> list[str]:
-    from nn.data import load_series
-    from nn.features import make_dataset
+def naive_baselines(dataset) -> dict:
+    """The naive forecasts' test figures on ``dataset`` (:func:`nn.metrics.baselines` on its test targets)."""
     from nn.metrics import baselines
 
-    data = make_dataset(load_series(grid.data))
-    found = baselines(data.loads, data.target_pos[data.splits["test"]])
+    return baselines(dataset.loads, dataset.target_pos[dataset.splits["test"]])
+
+
+def _baseline_lines(found: dict) -> list[str]:
     return ["", "## Naive baselines on the same test targets", "",
             "| forecast | test MAPE | test RMSE (MW) |", "|---|---|---|"] + [
             f"| {name.replace('_', ' ')} | {v['mape']:.3f} | {v['rmse']:.1f} |" for name, v in found.items()]
@@ -81,9 +90,39 @@ def _lag_lines(results: pd.DataFrame, grid) -> list[str]:
     return lines
 
 
-def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
-    """Markdown: one table per experiment, the interval winner, the best pair (registered as best-gate/best-cell),
-    the naive baselines and, with several feature setups, a table of them."""
+def register_best_pair(results: pd.DataFrame, registry: Registry, grid) -> pd.Series | None:
+    """Store the best pair of ``results`` (:func:`best_pair` over the grid's first feature setup) in ``registry``
+    under the names :data:`BEST_NAMES` (``best-gate``, ``best-cell``), replacing earlier ones; return the pair,
+    or None (nothing stored) if no polynomial run succeeded.
+
+    This is the only function of the experiments that writes to the registry beyond the fits themselves.
+    """
+    best = best_pair(_main_features(results, grid))
+    if best is not None:
+        for stable, name in zip(BEST_NAMES, (best.gate, best.cell)):
+            registry.add(dataclasses.replace(registry.get(name), name=stable))
+    return best
+
+
+def summarise(results: pd.DataFrame, grid, dataset=None, registered: bool = False) -> str:
+    """Markdown: one table per experiment, the interval winner, the best pair, the naive baselines and, with
+    several feature setups, a table of them.
+
+    Parameters
+    ----------
+    results : DataFrame
+        The rows :func:`nn.experiments.runner.run_grid` returned.
+    grid : Grid
+    dataset : nn.features.Dataset, optional
+        The grid's data without lags (``grid_datasets(grid)[()]``), for the naive baselines; read if not given.
+    registered : bool
+        Whether :func:`register_best_pair` was run on ``results`` (the summary then says the pair was stored
+        as ``best-gate`` and ``best-cell``).
+    """
+    if dataset is None:
+        from nn.experiments.runner import grid_datasets
+
+        dataset = grid_datasets(dataclasses.replace(grid, lag_sets=((),)))[()]
     everything = results
     results = _main_features(results, grid)
     ok = results[results.status == "ok"]
@@ -133,15 +172,13 @@ def summarise(results: pd.DataFrame, registry: Registry, grid) -> str:
               + (f"; **{min(scored, key=scored.get)}** wins." if scored else "; no polynomial run succeeded."),
               "", "## Best polynomial pair", ""]
     if best is None:
-        lines.append("No polynomial run succeeded (see the status and error columns of results.csv); "
-                     "`best-gate` and `best-cell` were not registered.")
+        lines.append("No polynomial run succeeded (see the status and error columns of results.csv)"
+                     + ("; `best-gate` and `best-cell` were not registered." if registered else "."))
     else:
         lines.append(f"`{best.gate}` (gate) and `{best.cell}` (cell): test MAPE {best.test_mape:.3f} % "
-                     f"(degree {best.degree}, {best.method}, {best.interval} intervals), registered as "
-                     "`best-gate` and `best-cell`.")
-        for stable, name in (("best-gate", best.gate), ("best-cell", best.cell)):
-            registry.add(dataclasses.replace(registry.get(name), name=stable))
-    lines += _baseline_lines(grid)
+                     f"(degree {best.degree}, {best.method}, {best.interval} intervals)"
+                     + (", registered as `best-gate` and `best-cell`." if registered else "."))
+    lines += _baseline_lines(naive_baselines(dataset))
     if grid.lag_sets != ((),):
         lines += _lag_lines(everything, grid)
     return "\n".join(lines) + "\n"
@@ -196,7 +233,7 @@ def plot_all(results: pd.DataFrame, registry: Registry, grid, out_dir: Path, pyp
 
 def _save(plt, fig, path: Path) -> Path:
     """Write ``fig`` as PNG to ``path`` whole or not at all, close it, return ``path``."""
-    from nn.atomic_file import atomic_write
+    from approx.atomic_file import atomic_write
 
     try:
         with atomic_write(path) as fh:
