@@ -11,7 +11,7 @@ from hypothesis import given
 
 from approx import Approximation, ErrorFigures, Registry, RegistryError, UnknownNameError, fit
 from approx.registry import ENV_VAR
-from conftest import FUNCS, METHODS, cached_fit, intervals
+from tests.strategies import FUNCS, METHODS, cached_fit, intervals
 
 
 def small(name: str, value: float = 0.5) -> Approximation:

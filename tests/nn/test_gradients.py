@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from conftest import POLY_CELL, POLY_GATE
-from conftest import finite_difference_check as check
+from tests.strategies import POLY_CELL, POLY_GATE
+from tests.gradients import finite_difference_check as check
 from nn.activation import LayerActivation
 from nn.dense import Dense
 from nn.forecaster import Forecaster, ForecasterConfig

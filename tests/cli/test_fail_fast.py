@@ -320,7 +320,7 @@ def test_ctrl_c_inside_compiled_code_is_one_line(cli, tmp_path, monkeypatch):
 
 def _interrupt_when(args, cwd, first_line: str):
     """Run approx in its own process group; send Ctrl-C (SIGINT to the group) once stderr shows first_line."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen([sys.executable, "-m", "approx", *args], cwd=cwd, env=env, stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True, start_new_session=True)
     watchdog = threading.Timer(240, proc.kill)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import approx
-from certificates import make_certificates
+from tests.certificates import make_certificates
 from mpc.dealer_server import serve
 from mpc.handshake import TlsConfig, describe, hello_payload
 from mpc.launch import run

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from approx import Registry, fit
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from nn.data import load_series
 from nn.evaluation import evaluate
 from nn.features import make_dataset

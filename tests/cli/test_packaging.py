@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cli import approx
 from cli.extras import EXTRAS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OPTIONAL = tuple(m for modules in EXTRAS.values() for m in modules)
 
 # each command that needs an extra, with arguments click accepts, and the extras its refusal names

@@ -8,7 +8,7 @@ from hypothesis import given
 
 from approx import UnknownNameError, get_target
 from approx.interval import Interval
-from conftest import FUNCS
+from tests.strategies import FUNCS
 
 
 @pytest.mark.parametrize("name", FUNCS)

@@ -4,6 +4,7 @@ children that stop with their launcher."""
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certificates import make_certificates
+from tests.certificates import make_certificates
 from mpc.dealer_server import serve
 from mpc.handshake import describe, hello_payload, parse_hello
 from mpc.inference import public_model
@@ -255,7 +256,7 @@ def test_plaintext_beyond_loopback_and_a_master_seed_beyond_tests_are_refused():
 LAUNCHER = """
 import sys
 from mpc.launch import run
-import test_mpc_handshake
+from tests.mpc import test_handshake as test_mpc_handshake
 run(test_mpc_handshake.wait_forever, 2, transport="tcp", timeout=60.0)
 """
 
@@ -270,7 +271,8 @@ def wait_forever(session):
 
 
 def test_the_launchers_death_stops_its_children():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
+    root = str(pathlib.Path(__file__).resolve().parents[2])  # the launcher imports this module as tests.mpc...
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdout=subprocess.PIPE, text=True, env=env)
     pids = []
     for line in launcher.stdout:  # both parties are computing once both printed their pid
@@ -329,7 +331,7 @@ def test_any_model_announcement_is_rebuilt_or_refused_as_a_protocol_error(announ
 
 def _announcement(registry_path):
     import approx
-    from conftest import POLY_CELL, POLY_GATE
+    from tests.strategies import POLY_CELL, POLY_GATE
     from mpc.forecaster import SecureForecaster
     from mpc.inference import describe_model
 

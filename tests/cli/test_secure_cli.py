@@ -3,6 +3,7 @@ naming the largest safe setting, and a failure inside TCP party processes is rep
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_unsafe_fractional_bits_are_refused_naming_the_largest_safe(registry):
 
 
 def test_model_files_with_wrong_metadata_are_refused(tmp_path, poly_registry):
-    from conftest import POLY_CELL, POLY_GATE
+    from tests.strategies import POLY_CELL, POLY_GATE
 
     reg = str(poly_registry.path)
     trained = CliRunner().invoke(cli_group, [
@@ -98,13 +99,13 @@ def test_an_error_inside_tcp_parties_is_one_line():
         "import sys",
         "from mpc.launch import run",
         "from mpc.wire import TransportError",
-        "import test_secure_cli",
+        "from tests.cli import test_secure_cli",
         "try:",
         "    run(test_secure_cli.fail_in_party_1, 2, transport='tcp', timeout=20.0)",
         "except TransportError as exc:",
         "    print('approx: error:', exc, file=sys.stderr)",
     ])
-    path = os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])
+    path = os.pathsep.join([str(pathlib.Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": path})
     lines = out.stderr.strip().splitlines()
@@ -124,7 +125,7 @@ import signal
 import sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job starts with it ignored)
 from mpc.launch import run
-import test_mpc_handshake
+from tests.mpc import test_handshake as test_mpc_handshake
 try:
     run(test_mpc_handshake.wait_forever, 2, transport="tcp", timeout=60.0)
 except KeyboardInterrupt:
@@ -133,7 +134,7 @@ except KeyboardInterrupt:
 
 
 def test_ctrl_c_stops_every_process_with_one_line():
-    path = os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])
+    path = os.pathsep.join([str(pathlib.Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])
     launcher = subprocess.Popen([sys.executable, "-c", CTRL_C], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env={**os.environ, "PYTHONPATH": path}, start_new_session=True)
     started = 0

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import approx as cli_group
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost
 from nn.features import FEATURES
 

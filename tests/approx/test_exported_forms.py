@@ -21,7 +21,7 @@ from approx.exact_series import mp_horner
 from approx.fixed_point import nearest
 from approx.sup_norm import local_extrema
 from approx.targets import get_target
-from conftest import FUNCS, METHODS, intervals
+from tests.strategies import FUNCS, METHODS, intervals
 
 
 @functools.lru_cache(maxsize=None)

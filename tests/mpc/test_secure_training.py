@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 import approx
 from approx import PolynomialActivation, fit
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from mpc.beaver import compute
 from mpc.tensor import Session
 from mpc.training.activations import activate

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from certificates import make_certificates
+from tests.certificates import make_certificates
 from cli import approx as cli_group
 from cli.train_commands import model_dataset
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from nn.data import load_series
 from nn.evaluation import forecast
 from nn.persistence import load_model

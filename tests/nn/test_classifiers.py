@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from hypothesis import given
 
 from cli import approx
-from conftest import POLY_CELL, POLY_GATE
-from conftest import finite_difference_check as check
+from tests.strategies import POLY_CELL, POLY_GATE
+from tests.gradients import finite_difference_check as check
 from nn.classification_metrics import classification_scores
 from nn.data import DataError
 from nn.network import MLPConfig, Network

@@ -9,7 +9,7 @@ from numpy.polynomial import legendre as L
 from approx.exact_series import mp_horner
 from approx.sup_norm import local_extrema, mp_error
 from approx.targets import get_target
-from conftest import FUNCS, METHODS, cached_fit, intervals
+from tests.strategies import FUNCS, METHODS, cached_fit, intervals
 
 U = np.finfo(float).eps
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", "docs/fitting.md", "docs/registry.md", "docs/training.md", "docs/classifiers.md",
          "docs/experiments.md", "docs/secure-inference.md"]
 INTERNAL = re.compile(r"\.\./shared|seeds?/|seed 0\d\d|issue \d|issue N\b|a day later|slower day|session \d", re.I)

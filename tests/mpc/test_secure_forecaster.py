@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import approx
 from cli import approx as cli_group
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from mpc.forecaster import SecureForecaster, check_activations, weight_bounds
 from mpc.launch import run
 from mpc.wire import TransportError

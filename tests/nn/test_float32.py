@@ -11,7 +11,7 @@ from hypothesis import given
 
 from approx import ApproxError, Registry, fit
 from cli import approx
-from conftest import POLY_CELL, POLY_GATE
+from tests.strategies import POLY_CELL, POLY_GATE
 from nn import lstm_kernels
 from nn.activation import LayerActivation
 from nn.dtypes import float_dtype
