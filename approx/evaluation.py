@@ -27,7 +27,7 @@ from math import comb
 
 import numpy as np
 
-from approx.domain import t_of_x
+from approx.domain import window_map
 
 __all__ = ["UNIT_ROUNDOFF", "gamma", "round_up", "mapped_float_coefficients", "monomial_rounding_bound",
            "monomial_power_t", "evaluation_floor"]
@@ -66,7 +66,7 @@ def mapped_float_coefficients(power_t: list[Fraction], a: float, b: float):
     dcoef : ndarray, shape (n,)
         The coefficients of dp/dx in t, ``coef[k] * k * scale`` in float64.
     """
-    shift, scale = t_of_x(a, b)
+    shift, scale = window_map(a, b)
     coef = np.array([float(v) for v in power_t])
     return scale, shift, coef, coef[1:] * np.arange(1, coef.size) * scale
 

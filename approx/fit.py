@@ -22,7 +22,7 @@ from numpy.polynomial import chebyshev as C
 from approx import fixed_point
 from approx.approximation import Approximation, ErrorFigures, FixedPoint
 from approx.certify import certified_bound
-from approx.domain import t_of_x, x_of_t
+from approx.domain import window_map
 from approx.errors import FitError, UnknownNameError
 from approx.evaluation import UNIT_ROUNDOFF, evaluation_floor, monomial_power_t, monomial_rounding_bound, round_up
 from approx.exact_series import derivative, mp_horner
@@ -92,7 +92,7 @@ def _lsq_points(points, weights, a: float, b: float, degree: int):
         w = np.asarray(weights, dtype=np.float64).ravel()
         if w.shape != x.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise FitError(f"weights must be {x.size} positive finite numbers, one per point")
-    shift, scale = t_of_x(a, b)
+    shift, scale = window_map(a, b)
     return shift + scale * x, w
 
 
@@ -106,7 +106,7 @@ class _Fit:
 
 
 def _fit_degree(target: Target, method: str, degree: int, a: float, b: float, points, weights) -> _Fit:
-    mid, half = x_of_t(a, b)
+    mid, half = window_map(a, b, inverse=True)
     sym = target.symmetry
     use_sym = sym is not None and a == -b and points is None and not (sym.slope != 0 and degree < 1)
     offset, slope = (sym.offset, sym.slope) if use_sym else (0.0, 0.0)
@@ -196,7 +196,7 @@ def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _F
         raise FitError(f"minimax (Remez exchange) did not converge for {target.name} degree {degree} on "
                        f"[{a:g}, {b:g}]: no reference equioscillates and its error {ours_error:.3g} is not below "
                        f"the Chebyshev interpolant's {cheb_error:.3g}; use --method chebyshev")
-    mid, half = x_of_t(a, b)
+    mid, half = window_map(a, b, inverse=True)
     reference = METHODS["minimax"].alternating_reference(lambda t: target.np(mid + half * t), cheb.coef)
     return dataclasses.replace(cheb, reference=reference, converged=False, parity=None), cheb_error
 
@@ -204,7 +204,7 @@ def _checked_minimax(target: Target, degree: int, a: float, b: float, result: _F
 def _fixed_point(target: Target, power: list[Fraction], a: float, b: float, degree: int,
                  frac_bits: int) -> FixedPoint:
     """Nearest rounding and the lattice search's candidates, certified; the least bound is kept."""
-    mid, half = x_of_t(a, b)
+    mid, half = window_map(a, b, inverse=True)
     candidates = {fixed_point.nearest(power, frac_bits): "nearest"}
     for ints in fixed_point.lattice_candidates(lambda t: target.np(mid + half * t), power, frac_bits):
         candidates.setdefault(ints, "lattice")
@@ -233,7 +233,7 @@ def _evaluate(target: Target, name: str | None, method: str, degree: int, a: flo
     deriv_errors = None
     d_target = target.derivative
     if d_target is not None:
-        scale = t_of_x(Fraction(a), Fraction(b))[1]  # dt/dx, exact
+        scale = window_map(Fraction(a), Fraction(b))[1]  # dt/dx, exact
         d_power = [scale * v for v in derivative(power)]
         deriv_errors = _figures(d_target, in_t.deriv() * float(scale), d_power, a, b, max(degree - 1, 0),
                                 monomial=approx.derivative_coefficients,

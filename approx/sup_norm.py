@@ -19,7 +19,7 @@ from collections.abc import Callable
 import mpmath
 import numpy as np
 
-from approx.domain import x_of_t
+from approx.domain import window_map
 
 __all__ = ["local_extrema", "max_error", "rms_error", "mp_error", "round_down"]
 
@@ -96,7 +96,7 @@ def mp_error(target, mp_poly: Callable, a: float, b: float, t) -> list:
     list of mpmath.mpf
     """
     with mpmath.workdps(_MP_DPS):
-        mid, half = x_of_t(mpmath.mpf(a), mpmath.mpf(b))
+        mid, half = window_map(mpmath.mpf(a), mpmath.mpf(b), inverse=True)
         return [target.mp(mpmath.mp, mid + half * mpmath.mpf(float(ti))) - mp_poly(mpmath.mpf(float(ti)))
                 for ti in t]
 
@@ -123,7 +123,7 @@ def max_error(target, np_poly: Callable, mp_poly: Callable, a: float, b: float,
     x_max : float
         Where it is attained, in x.
     """
-    mid, half = x_of_t(a, b)
+    mid, half = window_map(a, b, inverse=True)
     t, v = local_extrema(lambda s: target.np(mid + half * s) - np_poly(s), -1.0, 1.0,
                          size=max(2000, 40 * (degree + 2)))
     keep = np.argsort(-np.abs(v))[: 2 * (degree + 2) + 2]
@@ -155,6 +155,6 @@ def rms_error(target, np_poly: Callable, a: float, b: float, nodes: int = 512) -
     float
     """
     t, w = _gauss_legendre(nodes)
-    mid, half = x_of_t(a, b)
+    mid, half = window_map(a, b, inverse=True)
     e = target.np(mid + half * t) - np_poly(t)
     return float(np.sqrt(np.dot(w, e * e) / 2.0))
