@@ -53,8 +53,8 @@ def polynomial_program(session, n, func, degree):
 
 
 def row(label, n, seconds, stats):
-    return (f"{label:34} {1e3 * seconds:9.1f} ms {stats['rounds']:4d} ({stats['floor_rounds']}) "
-            f"{stats['bytes_per_party'] / n:8.1f} ({stats['floor_bytes_per_party'] / n:.1f})")
+    return (f"{label:34} {1e3 * seconds:9.1f} ms {stats.rounds:4d} ({stats.floor_rounds}) "
+            f"{stats.bytes_per_party / n:8.1f} ({stats.floor_bytes_per_party / n:.1f})")
 
 
 def main():
@@ -65,12 +65,12 @@ def main():
     print(f"{'computation':34} {'online':>12} rounds (floor) bytes/element/party (floor)")
     seconds, stats = run(multiply_program, 2, args=(n, 5))[0]["value"]
     print(row("multiply 10^6, in process", n, seconds, stats))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     a, b = s.share(np.ones((64, 256))), s.share(np.ones((256, 40)))
     t = best_online(s, lambda: a.matmul(b), 1)
     stats = s.stats()
-    print(f"{'matmul (64x256)(256x40), in process':34} {1e3 * t:9.1f} ms {stats['rounds']:4d} ({stats['floor_rounds']}) "
-          f"{stats['bytes_per_party']:8d} B ({stats['floor_bytes_per_party']} B = 8 (|X| + |Y|))")
+    print(f"{'matmul (64x256)(256x40), in process':34} {1e3 * t:9.1f} ms {stats.rounds:4d} ({stats.floor_rounds}) "
+          f"{stats.bytes_per_party:8d} B ({stats.floor_bytes_per_party} B = 8 (|X| + |Y|))")
     for func, degree in (("sigmoid", 3), ("tanh", 7), ("sigmoid", 15)):
         result = run(polynomial_program, 2, args=(n, func, degree))[0]
         print(row(f"{func} degree {degree}, 10^6, in process", n, result["value"], result["stats"]))

@@ -58,7 +58,7 @@ def dealer_memory(model_file: str, registry: str, repeat: int = 4) -> tuple[int,
 
     model, meta = load_model(model_file, registry=registry)
     x = np.concatenate([model_dataset(meta, "taylor", "timestamp", "load", "GB/ENG").part("test")[0]] * repeat)
-    session = Session(2, 16)
+    session = Session.in_process(2, 16)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     forecast_program(session, model_part(model, meta), {"x": x, "batch_size": 64},
                      {"frac_bits": 16, "budget": 1.0, "allow_out_of_range": True})

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import approx
 from approx import Registry, fit
 from cli.secure_train_command import train_to_the_last_epoch
+from mpc.costs import SessionStats
 from mpc.forecaster import weight_bounds
 from mpc.tensor import Session
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost, setup_cost
@@ -51,14 +52,14 @@ def add(registry, approximation) -> str:
     return approximation.name
 
 
-def cost_line(cost: dict, seconds: float) -> str:
-    return (f"{cost['rounds']} rounds (floor {cost['floor_rounds']}), {cost['bytes_per_party'] / 1e6:.3f} MB per party "
-            f"(floor {cost['floor_bytes_per_party'] / 1e6:.3f} MB), {seconds:.2f} s")
+def cost_line(cost, seconds: float) -> str:
+    return (f"{cost.rounds} rounds (floor {cost.floor_rounds}), {cost.bytes_per_party / 1e6:.3f} MB per party "
+            f"(floor {cost.floor_bytes_per_party / 1e6:.3f} MB), {seconds:.2f} s")
 
 
-def batch_opened_step(init: dict, acts: dict, x: np.ndarray, y: np.ndarray, frac_bits: int) -> dict:
+def batch_opened_step(init: dict, acts: dict, x: np.ndarray, y: np.ndarray, frac_bits: int) -> SessionStats:
     """Cost of one MLP step whose batch is shared and opened in the step (the circuit without the set-up)."""
-    s = Session(2, frac_bits, seed=b"b" * 16)
+    s = Session.in_process(2, frac_bits, seed=b"b" * 16)
     params = {k: s.share(v, magnitude=4.0) for k, v in init.items()}
     bounds = PublicBounds(True, 4.0, 8.0)
     grads: dict = {}
@@ -97,7 +98,7 @@ def mlp(registry, epochs: int) -> None:
           f"16 bits {at16:.3g}, so {steps} steps fit 1e-6 with at most {f} fractional bits")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = secure_train(Session(2, f), "mlp", {"sizes": (64, 32, 10)}, acts, train_samples, settings, init,
+        result = secure_train(Session.in_process(2, f), "mlp", {"sizes": (64, 32, 10)}, acts, train_samples, settings, init,
                               bounds, validation=Samples.public(xte, one_hot(yte, 10)))
     secure = Network(config, registry=registry)
     for k, v in result.weights.items():
@@ -110,21 +111,21 @@ def mlp(registry, epochs: int) -> None:
     before = batch_opened_step(init, acts, xtr[:16], one_hot(ytr[:16], 10), f)
     old = mlp_step_cost((64, 32, 10), 16, masked_data=False)
     setup = result.setup_cost
-    print(f"  set-up (training and validation samples masked and opened once): {setup['rounds']} round, "
-          f"{setup['bytes_per_party']} bytes per party (formula "
+    print(f"  set-up (training and validation samples masked and opened once): {setup.rounds} round, "
+          f"{setup.bytes_per_party} bytes per party (formula "
           f"{setup_cost(xtr.shape, xte.shape)['bytes_per_party']})")
     print(f"  per step: {cost_line(cost, epoch_seconds / -(-len(xtr) // 16))}; closed formula {formula['rounds']} "
           f"rounds, {formula['bytes_per_party']} bytes")
-    print(f"  before (each batch opened in its step): {before['rounds']} rounds, {before['bytes_per_party']} bytes "
+    print(f"  before (each batch opened in its step): {before.rounds} rounds, {before.bytes_per_party} bytes "
           f"per party (formula {old['bytes_per_party']}); after / before: rounds "
-          f"{cost['rounds'] / before['rounds']:.2f}, bytes {cost['bytes_per_party'] / before['bytes_per_party']:.3f} "
-          f"({before['bytes_per_party'] / cost['bytes_per_party']:.3f}x less)")
+          f"{cost.rounds / before.rounds:.2f}, bytes {cost.bytes_per_party / before.bytes_per_party:.3f} "
+          f"({before.bytes_per_party / cost.bytes_per_party:.3f}x less)")
     print(f"  against CrypTen ({CRYPTEN['mlp']['rounds']} rounds, {CRYPTEN['mlp']['bytes'] / 1e3:.0f} KB per party "
-          f"per step): {CRYPTEN['mlp']['rounds'] / cost['rounds']:.1f}x fewer rounds, "
-          f"{CRYPTEN['mlp']['bytes'] / cost['bytes_per_party']:.2f}x less traffic "
-          f"(before: {CRYPTEN['mlp']['bytes'] / before['bytes_per_party']:.2f}x); "
-          f"the set-up is {setup['bytes_per_party'] / (cost['bytes_per_party'] * steps):.1%} of the run's step traffic")
-    print(f"  correlations per step (elements): {cost['triples']}")
+          f"per step): {CRYPTEN['mlp']['rounds'] / cost.rounds:.1f}x fewer rounds, "
+          f"{CRYPTEN['mlp']['bytes'] / cost.bytes_per_party:.2f}x less traffic "
+          f"(before: {CRYPTEN['mlp']['bytes'] / before.bytes_per_party:.2f}x); "
+          f"the set-up is {setup.bytes_per_party / (cost.bytes_per_party * steps):.1%} of the run's step traffic")
+    print(f"  correlations per step (elements): {cost.triples}")
     print(f"  {epoch_seconds:.2f} s per epoch on shares ({epoch_seconds / twin_epoch:.0f}x the plaintext twin's "
           f"{twin_epoch:.3f} s; CrypTen ~{CRYPTEN['mlp']['epoch_seconds']} s, "
           f"{CRYPTEN['mlp']['epoch_seconds'] / epoch_seconds:.0f}x ours)")
@@ -163,7 +164,7 @@ def forecaster_costs(init: dict, acts: dict, samples: int) -> None:
     depend on the values)."""
     cost = {}
     for masked in (False, True):
-        s = Session(2, 16, seed=b"c" * 16)
+        s = Session.in_process(2, 16, seed=b"c" * 16)
         params = {k: s.share(np.zeros(v.shape)) for k, v in init.items()}
         x = s.share(np.zeros((64, 20, 58)))
         if masked:
@@ -177,18 +178,17 @@ def forecaster_costs(init: dict, acts: dict, samples: int) -> None:
                                                                                         grads, 256)
             sgd_update(params, grads, 0.1, 64, 0.0, None, 256)
         seconds, after = time.perf_counter() - start, s.stats()
-        cost[masked] = {key: after[key] - before[key] for key in ("rounds", "bytes_per_party", "floor_rounds",
-                                                                  "floor_bytes_per_party")}
+        cost[masked] = after - before
         formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear", masked)
         print(f"  a step, {'data masked once' if masked else 'windows opened in the step'}: "
               f"{cost_line(cost[masked], seconds)}; closed formula {formula['rounds']} rounds, "
               f"{formula['bytes_per_party'] / 1e6:.3f} MB")
     print(f"  set-up: the {samples + 19} feature rows of the sliding training windows, "
           f"{setup_cost((samples + 19, 58))['bytes_per_party'] / 1e6:.3f} MB per party once; after / before: bytes "
-          f"{cost[True]['bytes_per_party'] / cost[False]['bytes_per_party']:.3f}; CrypTen "
+          f"{cost[True].bytes_per_party / cost[False].bytes_per_party:.3f}; CrypTen "
           f"{CRYPTEN['forecaster']['rounds']} rounds, {CRYPTEN['forecaster']['bytes'] / 1e6:.1f} MB: "
-          f"{CRYPTEN['forecaster']['bytes'] / cost[True]['bytes_per_party']:.2f}x ours (before "
-          f"{CRYPTEN['forecaster']['bytes'] / cost[False]['bytes_per_party']:.2f}x)")
+          f"{CRYPTEN['forecaster']['bytes'] / cost[True].bytes_per_party:.2f}x ours (before "
+          f"{CRYPTEN['forecaster']['bytes'] / cost[False].bytes_per_party:.2f}x)")
 
 
 def forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registry) -> None:
@@ -200,7 +200,7 @@ def forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registr
     x, y = xtr[:64], ytr[:64]
     _, plain = twin.loss_and_grads(x, y)
     for scale_ in (1, 256):
-        s = Session(2, frac_bits, seed=b"g" * 16)
+        s = Session.in_process(2, frac_bits, seed=b"g" * 16)
         params = {k: s.share(v) for k, v in init.items()}
         grads: dict = {}
         with warnings.catch_warnings():
@@ -210,21 +210,21 @@ def forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registr
                                                                                         scale_)
             sgd_update(params, grads, lr, 64, 0.0, None, scale_)
             seconds = time.perf_counter() - start
-        cost = dict(s.stats())
+        cost = s.stats()
         worst = max((float(np.max(np.abs(grads[k].reveal() / (64 * scale_) - g)) / np.max(np.abs(g))), k)
                     for k, g in plain.items())
         print(f"  loss scale {scale_:4d}: worst gradient error {100 * worst[0]:.3f} % of the tensor's largest "
               f"({worst[1]})")
     print(f"  one step on the data, its windows opened in the step: {cost_line(cost, seconds)}; CrypTen "
           f"{CRYPTEN['forecaster']['rounds']} rounds, {CRYPTEN['forecaster']['bytes'] / 1e6:.1f} MB "
-          f"({CRYPTEN['forecaster']['bytes'] / cost['bytes_per_party']:.1f}x ours), "
+          f"({CRYPTEN['forecaster']['bytes'] / cost.bytes_per_party:.1f}x ours), "
           f"{CRYPTEN['forecaster']['step_seconds']} s ({CRYPTEN['forecaster']['step_seconds'] / seconds:.1f}x ours)")
     for epochs in runs:
         settings = TrainSettings(epochs, 64, lr, 0.0, 0, 256, float("inf"), allow_out_of_range=True)
         bounds = weight_bounds(init)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = secure_train(Session(2, frac_bits), "forecaster",
+            result = secure_train(Session.in_process(2, frac_bits), "forecaster",
                                   {"input_size": 58, "hidden_size": 40, "dense_size": 20, "cell": "linear"}, acts,
                                   Samples.public(xtr, ytr, sliding=True), settings, init, bounds)
         for name, value in init.items():  # every run from the same start
@@ -242,23 +242,23 @@ def forecaster_runs(twin, init, acts, config, data, runs, lr, frac_bits, registr
         epoch_seconds = float(np.mean(result.seconds_per_epoch))
         try:
             verdict = "within"
-            check_failure_budget(result.step_cost["truncation_failure_bound"], frac_bits, steps_per_epoch * epochs)
+            check_failure_budget(result.step_cost.truncation_failure_bound, frac_bits, steps_per_epoch * epochs)
         except TrainingPrecisionError:
             verdict = "refused at"
         formula = forecaster_step_cost(64, 20, 58, 40, 20, "linear")
-        print(f"  set-up of the run: {result.setup_cost['rounds']} round, "
-              f"{result.setup_cost['bytes_per_party'] / 1e6:.3f} MB per party")
+        print(f"  set-up of the run: {result.setup_cost.rounds} round, "
+              f"{result.setup_cost.bytes_per_party / 1e6:.3f} MB per party")
         print(f"  {epochs} epoch(s) of {steps_per_epoch} steps: {epoch_seconds:.1f} s per epoch on shares "
               f"({epoch_seconds / steps_per_epoch:.2f} s per step; plaintext twin {twin_epoch:.2f} s per epoch, "
               f"{epoch_seconds / twin_epoch:.0f}x); step "
               f"{cost_line(result.step_cost, epoch_seconds / steps_per_epoch)}; closed formula {formula['rounds']} rounds, "
               f"{formula['bytes_per_party'] / 1e6:.3f} MB")
-        print(f"  correlations per step (elements): {result.step_cost['triples']}")
+        print(f"  correlations per step (elements): {result.step_cost.triples}")
         print(f"  weights after {epochs} epoch(s): largest |secure - plaintext| {rel:.2e} of the tensor's largest "
               f"({worst}; goal 1e-3 after one); test MAPE {mape:.3f} % on shares, {twin_mape:.3f} % plaintext twin "
               f"(relative difference {abs(mape - twin_mape) / twin_mape:.2%})")
         print(f"  truncation-failure bound from the public bounds: a step "
-              f"{result.step_cost['truncation_failure_bound']:.3g}"
+              f"{result.step_cost.truncation_failure_bound:.3g}"
               f", the run {result.truncation_failure_bound:.3g} ({verdict} the 1e-6 budget: the bounds propagated "
               f"through 20 recurrent steps are vacuous; this run was allowed by an explicit budget of inf)")
 

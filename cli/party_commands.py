@@ -162,8 +162,8 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         raise ApproxError(failure_text(exc)) from None
     value = result["value"]
     summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "max_failure_probability": budget,
-               "truncation_failure_bound": value["stats"]["truncation_failure_bound"],
-               "out_of_range": value["plan"]["out_of_range"], "rounds": value["stats"]["rounds"],
+               "truncation_failure_bound": value["stats"].truncation_failure_bound,
+               "out_of_range": value["plan"]["out_of_range"], "rounds": value["stats"].rounds,
                "bytes_sent": result["wire_bytes"], "online_seconds": value["online_seconds"]}
     if me == 1:
         from nn.metrics import scores

@@ -153,7 +153,7 @@ def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget
     from mpc.tensor import Session
 
     def probe(f):
-        session = Session(parties, f)
+        session = Session.in_process(parties, f)
         evaluate(session.share(np.zeros(1), magnitude=magnitude), act)
         return session
 
@@ -216,11 +216,11 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
         "max_error_vs_function": float(np.max(np.abs(secure_values - exact))),
         "transport": transport, "fixed_point_bound": out["bound"],
         "end_to_end_bound": out["bound"] + act.approximation.errors.error_bound,
-        "rounds": stats["rounds"], "floor_rounds": stats["floor_rounds"], "bytes_per_party": stats["bytes_per_party"],
-        "floor_bytes_per_party": stats["floor_bytes_per_party"],
-        "truncation_failure_bound": stats["truncation_failure_bound"], "max_failure_probability": budget,
-        "multiplications": stats["multiplications"], "triples": stats["triples"],
-        "offline_bytes": stats["offline_bytes"], "offline_seconds": stats["offline_seconds"],
+        "rounds": stats.rounds, "floor_rounds": stats.floor_rounds, "bytes_per_party": stats.bytes_per_party,
+        "floor_bytes_per_party": stats.floor_bytes_per_party,
+        "truncation_failure_bound": stats.truncation_failure_bound, "max_failure_probability": budget,
+        "multiplications": stats.multiplications, "triples": stats.triples,
+        "offline_bytes": stats.offline_bytes, "offline_seconds": stats.offline_seconds,
         "online_seconds": online,
     }
     if as_json:
@@ -232,9 +232,9 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
                f"   (bound {result['fixed_point_bound']:.3e})")
     click.echo(f"  max |secure - {act.approximation.func}|{'':<{max(0, 9 - len(act.approximation.func))}}"
                f"{result['max_error_vs_function']:.3e}   (end-to-end bound {result['end_to_end_bound']:.3e})")
-    click.echo(f"  {stats['rounds']} rounds (floor {stats['floor_rounds']}), {stats['bytes_per_party']} bytes sent "
-               f"per party (floor {stats['floor_bytes_per_party']}), {stats['multiplications']} multiplications; "
-               f"offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.3f} s; online {online:.3f} s")
+    click.echo(f"  {stats.rounds} rounds (floor {stats.floor_rounds}), {stats.bytes_per_party} bytes sent "
+               f"per party (floor {stats.floor_bytes_per_party}), {stats.multiplications} multiplications; "
+               f"offline {stats.offline_bytes} bytes in {stats.offline_seconds:.3f} s; online {online:.3f} s")
     if parties == 2:
-        click.echo(f"  local truncations fail with probability below {stats['truncation_failure_bound']:.1e} "
+        click.echo(f"  local truncations fail with probability below {stats.truncation_failure_bound:.1e} "
                    f"(SecureML; budget {budget:.1e})")

@@ -130,25 +130,25 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
 def run_figures(stats: dict, online_seconds: float, windows: int) -> dict:
     """The cost figures of a secure inference run (JSON fields)."""
     return {
-        "rounds": stats["rounds"], "floor_rounds": stats["floor_rounds"],
-        "bytes_per_party": stats["bytes_per_party"], "floor_bytes_per_party": stats["floor_bytes_per_party"],
-        "bytes_per_inference": stats["bytes_per_party"] / windows, "triples": stats["triples"],
-        "offline_bytes": stats["offline_bytes"], "offline_seconds": stats["offline_seconds"],
-        "online_seconds": online_seconds - stats["offline_seconds"],
+        "rounds": stats.rounds, "floor_rounds": stats.floor_rounds,
+        "bytes_per_party": stats.bytes_per_party, "floor_bytes_per_party": stats.floor_bytes_per_party,
+        "bytes_per_inference": stats.bytes_per_party / windows, "triples": stats.triples,
+        "offline_bytes": stats.offline_bytes, "offline_seconds": stats.offline_seconds,
+        "online_seconds": online_seconds - stats.offline_seconds,
         "inferences_per_second": windows / online_seconds,
-        "online_inferences_per_second": windows / max(online_seconds - stats["offline_seconds"], 1e-9),
-        "truncation_failure_bound": stats["truncation_failure_bound"],
+        "online_inferences_per_second": windows / max(online_seconds - stats.offline_seconds, 1e-9),
+        "truncation_failure_bound": stats.truncation_failure_bound,
     }
 
 
 def echo_figures(summary: dict, stats: dict) -> None:
     """The cost lines of a secure inference run."""
-    click.echo(f"rounds {stats['rounds']} (floor {stats['floor_rounds']}); bytes sent per party "
-               f"{stats['bytes_per_party']} (floor {stats['floor_bytes_per_party']}), "
+    click.echo(f"rounds {stats.rounds} (floor {stats.floor_rounds}); bytes sent per party "
+               f"{stats.bytes_per_party} (floor {stats.floor_bytes_per_party}), "
                f"{summary['bytes_per_inference'] / 1024:.1f} KiB per inference")
-    click.echo("correlations: " + ", ".join(f"{k} {v}" for k, v in stats["triples"].items())
-               + f"; offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.2f} s")
+    click.echo("correlations: " + ", ".join(f"{k} {v}" for k, v in stats.triples.items())
+               + f"; offline {stats.offline_bytes} bytes in {stats.offline_seconds:.2f} s")
     click.echo(f"online {summary['online_seconds']:.2f} s; {summary['inferences_per_second']:.1f} inferences per "
                f"second with the dealer's work, {summary['online_inferences_per_second']:.1f} without")
-    click.echo(f"local truncations fail with probability below {stats['truncation_failure_bound']:.1e} (budget "
+    click.echo(f"local truncations fail with probability below {stats.truncation_failure_bound:.1e} (budget "
                f"{summary['max_failure_probability']:.1e}), assuming the pre-activations inside the fitted intervals")

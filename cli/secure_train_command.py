@@ -340,11 +340,11 @@ def _with_weights(twin, weights: dict, registry):
 def _summary(kind, twin, owner, parts, dataset, keep_shared, registry, frac_bits, batch_size) -> dict:
     cost = owner["step_cost"]
     figures = {
-        "bytes_per_party_per_step": cost["bytes_per_party"], "rounds_per_step": cost["rounds"],
-        "floor_bytes_per_step": cost["floor_bytes_per_party"], "floor_rounds_per_step": cost["floor_rounds"],
-        "triples_per_step": cost["triples"],
+        "bytes_per_party_per_step": cost.bytes_per_party, "rounds_per_step": cost.rounds,
+        "floor_bytes_per_step": cost.floor_bytes_per_party, "floor_rounds_per_step": cost.floor_rounds,
+        "triples_per_step": cost.triples,
         # the samples masked and opened once before the first step (SecureML's "data masked once")
-        "setup_bytes_per_party": owner["setup_cost"]["bytes_per_party"], "setup_rounds": owner["setup_cost"]["rounds"],
+        "setup_bytes_per_party": owner["setup_cost"].bytes_per_party, "setup_rounds": owner["setup_cost"].rounds,
         "seconds_per_epoch": float(np.mean(owner["seconds_per_epoch"])), "epochs_run": len(owner["seconds_per_epoch"]),
         "truncation_failure_bound": owner["truncation_failure_bound"],
         "planned_failure_bound": owner["planned_failure_bound"],

@@ -64,7 +64,7 @@ def open_masked(*tensors) -> None:
     for t, m, e in zip(fresh, masks, opened):
         m.bind(t)
         t.mask, t.opened, t.opened_depth = m, e, t.depth + 1
-        s.floor_bytes += 8 * (s.parties - 1) * e.size
+        s.costs.opening(e.size)
 
 
 def compute(requests: list) -> list:
@@ -101,13 +101,13 @@ def compute(requests: list) -> list:
         z += fn(a_x, y.opened, out=term) if term.shape == z.shape else fn(a_x, y.opened)
         s.comm.add_on_first_party(z, fn(x.opened, y.opened), out=z)
         inner = 1 if INNER_AXIS[op] is None else x.shape[INNER_AXIS[op]]
-        s.multiplications += int(np.prod(z.shape[1:], dtype=np.int64)) * inner
+        s.costs.multiplied(int(np.prod(z.shape[1:], dtype=np.int64)) * inner)
         products.append(z)
         bounds.append((inner * x.magnitude * y.magnitude,
                        inner * (x.magnitude * y.error + y.magnitude * x.error + x.error * y.error),
                        max(x.opened_depth, y.opened_depth)))
     out = []
     for shares, (magnitude, error, depth) in zip(truncate(s, products, [b[0] for b in bounds]), bounds):
-        s.depth = max(s.depth, depth)
+        s.costs.reached(depth)
         out.append(cls(s, shares, magnitude + s.ulp, error + s.ulp, depth))
     return out

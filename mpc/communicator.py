@@ -21,6 +21,7 @@ import json
 
 import numpy as np
 
+from mpc.costs import Costs
 from mpc.wire import ProtocolError
 
 __all__ = ["Communicator", "InProcessCommunicator"]
@@ -38,10 +39,8 @@ class Communicator:
 
     Attributes
     ----------
-    rounds : int
-        Communication rounds so far.
-    bytes_sent : list of int
-        Bytes sent so far by each of the n parties.
+    costs : mpc.costs.Costs
+        The session's cost counters: this communicator counts the rounds and the bytes every party sent.
     """
 
     def __init__(self, parties: int, local_parties):
@@ -49,8 +48,7 @@ class Communicator:
             raise ValueError(f"a protocol needs at least 2 parties, got {parties}")
         self.parties = parties
         self.local_parties = tuple(local_parties)
-        self.rounds = 0
-        self.bytes_sent = [0] * parties
+        self.costs = Costs(parties)
 
     def position(self, party: int) -> int | None:
         """Index of ``party`` on the local share axis, or None if this process does not hold its shares."""
@@ -67,18 +65,12 @@ class Communicator:
         -------
         list of ndarray of uint64 (the party axis summed away), one per argument
         """
-        elements = sum(int(np.prod(s.shape[1:], dtype=np.int64)) for s in shares)
-        self.rounds += 1
-        for k in range(self.parties):
-            self.bytes_sent[k] += (self.parties - 1) * 8 * elements
+        self.costs.message(sum(int(np.prod(s.shape[1:], dtype=np.int64)) for s in shares))
         return self._exchange(list(shares), None)
 
     def open_to(self, party: int, share: np.ndarray) -> np.ndarray | None:
         """Reveal a shared value to ``party`` only (one round); None in processes that do not hold it."""
-        elements = int(np.prod(share.shape[1:], dtype=np.int64))
-        self.rounds += 1
-        for k in range(self.parties):
-            self.bytes_sent[k] += 0 if k == party else 8 * elements
+        self.costs.message(int(np.prod(share.shape[1:], dtype=np.int64)), to=party)
         out = self._exchange([share], party)
         return None if out is None else out[0]
 

@@ -167,7 +167,7 @@ def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, m
     windows, steps, features = shape
 
     def probe(f):
-        session = Session(2, f, allow_out_of_range=allow_out_of_range)
+        session = Session.in_process(2, f, allow_out_of_range=allow_out_of_range)
         zeros = {name: np.zeros(s) for name, s in SecureForecaster.shapes(config).items()}
         model = SecureForecaster(session, config, activations, zeros, bounds)
         model.forecast(np.zeros((1, steps, features)), (1, steps, features), magnitude)

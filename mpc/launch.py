@@ -90,7 +90,7 @@ def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple 
     if transport == "inprocess":
         if tls is not None:
             raise TransportError("TLS certificates apply to --transport tcp; in process nothing travels")
-        session = Session(parties, frac_bits, seed=seed, **(session_options or {}))
+        session = Session.in_process(parties, frac_bits, seed=seed, **(session_options or {}))
         return [{"value": program(session, *args), "stats": session.stats(), "wire_bytes": None}]
     if transport != "tcp":
         raise ValueError(f"unknown transport {transport!r}: choose inprocess or tcp")

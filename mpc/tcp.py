@@ -49,7 +49,7 @@ class TcpCommunicator(Communicator):
     Attributes
     ----------
     wire_bytes : int
-        Share bytes this party actually sent (equal to ``bytes_sent[party]``).
+        Share bytes this party actually sent (equal to ``costs.bytes_sent[party]``).
     """
 
     def __init__(self, party: int, parties: int, channels: dict, dealer: Channel):
@@ -204,4 +204,4 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
     comm = TcpCommunicator(party, parties, channels, dealer_channel)
     provider = PartyProvider(party, parties, dealer_seed, request if party == parties - 1 else None)
     zeros = ZeroSharing(parties, [party], {party: zero_seed, (party - 1) % parties: previous})
-    return Session(parties, frac_bits, comm=comm, provider=provider, zeros=zeros, **(session_options or {}))
+    return Session(comm, provider, zeros, frac_bits, **(session_options or {}))

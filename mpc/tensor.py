@@ -27,6 +27,7 @@ import numpy as np
 
 from mpc.beaver import compute, open_masked
 from mpc.communicator import Communicator, InProcessCommunicator
+from mpc.costs import SessionStats
 from mpc.csprng import CSPRNG, protocol_seed
 from mpc.encoder import EncodingError, FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
@@ -39,18 +40,19 @@ __all__ = ["Session", "SharedTensor", "concatenate"]
 class Session:
     """Parties, dealer and encoding of one secure computation.
 
+    Build one with :meth:`in_process` (all n parties in this process) or
+    :func:`mpc.tcp.connect` (one party of a run over TCP); both end here.
+
     Parameters
     ----------
-    parties : int
-        n >= 2.
+    comm : Communicator
+        Opens values and counts what that costs (``comm.costs``).
+    provider : Provider
+        The dealer's side: masks and correlations.
+    zeros : ZeroSharing
+        Pseudo-random sharings of zero, for sharing inputs without communication.
     frac_bits : int
         Fixed-point fractional bits f.
-    seed : bytes, optional
-        Master seed that makes every share reproducible (tests, comparing
-        transports); default: fresh seeds from os.urandom.
-    comm, provider, zeros : optional
-        A party's communicator, dealer side and zero sharing (see
-        :func:`mpc.tcp.connect`); default: all n parties in this process.
     failure_budget : float or None
         Most truncation-failure probability a 2-party run may accumulate; a gate
         that would pass it raises :class:`~mpc.encoder.EncodingError` before it
@@ -64,38 +66,51 @@ class Session:
 
     Attributes
     ----------
-    floor_bytes : int
-        Bytes per party that the circuit needs at least with a dealer: each
-        secret operand of its products opened once (8 (n - 1) bytes per
-        element), and each opened result element (8 (n - 1), or 8 to one party).
-    depth : int
-        Openings on the critical path of the circuit so far: the fewest rounds
-        it can take (truncation and the other gates being local for 2 parties).
+    costs : mpc.costs.Costs
+        Rounds, bytes per party, multiplications and the floor, counted where they arise.
     truncation_failure_bound : float
         Bound on the probability that any 2-party truncation so far failed.
     out_of_range : dict of str -> float
         Activation name -> largest public bound on its input seen outside its interval.
     """
 
-    def __init__(self, parties: int = 2, frac_bits: int = 16, seed: bytes | None = None,
-                 comm: Communicator | None = None, provider: Provider | None = None,
-                 zeros: ZeroSharing | None = None, failure_budget: float | None = None,
-                 allow_out_of_range: bool = False):
-        if comm is None:
-            comm = InProcessCommunicator(parties)
-            provider = TrustedThirdParty(parties, [protocol_seed(seed, f"dealer-party-{k}") for k in range(parties)],
-                                         CSPRNG(protocol_seed(seed, "dealer")))
-            zeros = ZeroSharing(parties, range(parties), {k: protocol_seed(seed, f"zero-{k}") for k in range(parties)})
+    def __init__(self, comm: Communicator, provider: Provider, zeros: ZeroSharing, frac_bits: int = 16, *,
+                 failure_budget: float | None = None, allow_out_of_range: bool = False):
         self.comm, self.provider, self.zeros = comm, provider, zeros
+        self.costs = comm.costs
         self.encoder = FixedPointEncoder(frac_bits)
         self.parties = comm.parties
-        self.multiplications = 0
-        self.floor_bytes = 0
-        self.depth = 0
         self.truncation_failure_bound = 0.0
         self.failure_budget, self.allow_out_of_range = failure_budget, allow_out_of_range
         self.out_of_range: dict = {}
         self.started = False  # anything shared yet
+
+    @classmethod
+    def in_process(cls, parties: int = 2, frac_bits: int = 16, seed: bytes | None = None, **options) -> "Session":
+        """All n parties and the dealer in this process, with the accounting of real ones.
+
+        Parameters
+        ----------
+        parties : int
+            n >= 2.
+        frac_bits : int
+            Fixed-point fractional bits f.
+        seed : bytes, optional
+            Master seed that makes every share reproducible (tests, comparing
+            transports); default: fresh seeds from os.urandom.
+        **options
+            ``failure_budget``, ``allow_out_of_range`` (see :class:`Session`).
+
+        Raises
+        ------
+        ValueError
+            If ``parties`` < 2.
+        """
+        comm = InProcessCommunicator(parties)
+        provider = TrustedThirdParty(parties, [protocol_seed(seed, f"dealer-party-{k}") for k in range(parties)],
+                                     CSPRNG(protocol_seed(seed, "dealer")))
+        zeros = ZeroSharing(parties, range(parties), {k: protocol_seed(seed, f"zero-{k}") for k in range(parties)})
+        return cls(comm, provider, zeros, frac_bits, **options)
 
     def set_frac_bits(self, frac_bits: int) -> None:
         """Change the fixed-point fractional bits before anything is shared (e.g. once a run is planned).
@@ -114,27 +129,14 @@ class Session:
         """2^-f, the fixed-point resolution."""
         return 2.0 ** -self.encoder.frac_bits
 
-    def stats(self) -> dict:
-        """Costs so far.
-
-        Returns
-        -------
-        dict
-            ``rounds``; ``bytes_per_party`` (the most any party sent) and
-            ``bytes_by_party``; ``multiplications``; ``triples`` (elements per
-            kind); ``offline_bytes`` and ``offline_seconds``; ``floor_rounds``
-            (``depth``) and ``floor_bytes_per_party`` (``floor_bytes``): the
-            theoretical minimum of a dealer-assisted protocol for the same
-            circuit; ``truncation_failure_bound``, a bound on the probability
-            that any 2-party local truncation so far went wrong
-            (:mod:`mpc.truncation`).
-        """
-        return {"rounds": self.comm.rounds, "bytes_per_party": max(self.comm.bytes_sent),
-                "bytes_by_party": list(self.comm.bytes_sent), "multiplications": self.multiplications,
-                "triples": dict(self.provider.counts), "offline_bytes": self.provider.offline_bytes,
-                "offline_seconds": self.provider.offline_seconds,
-                "floor_rounds": self.depth, "floor_bytes_per_party": self.floor_bytes,
-                "truncation_failure_bound": self.truncation_failure_bound}
+    def stats(self) -> SessionStats:
+        """Costs so far, as a :class:`~mpc.costs.SessionStats` snapshot (the floor beside what was sent,
+        the correlations used, and the truncation-failure bound)."""
+        c, p = self.costs, self.provider
+        return SessionStats(rounds=c.rounds, bytes_per_party=max(c.bytes_sent), bytes_by_party=tuple(c.bytes_sent),
+                            multiplications=c.multiplications, triples=dict(p.counts), offline_bytes=p.offline_bytes,
+                            offline_seconds=p.offline_seconds, floor_rounds=c.floor_rounds,
+                            floor_bytes_per_party=c.floor_bytes, truncation_failure_bound=self.truncation_failure_bound)
 
     def share(self, values=None, magnitude: float | None = None, owner: int = 0, shape=None) -> "SharedTensor":
         """Secret-share an owner's float values, without communication (pseudo-random zero sharing).
@@ -214,8 +216,7 @@ class SharedTensor:
         Returns None in the processes of the other parties when ``to`` is given.
         """
         s = self.session
-        s.depth = max(s.depth, self.depth + 1)
-        s.floor_bytes += 8 * (s.parties - 1 if to is None else 1) * int(np.prod(self.shape, dtype=np.int64))
+        s.costs.opening(int(np.prod(self.shape, dtype=np.int64)), depth=self.depth + 1, to=to)
         ring = s.comm.open(self.shares)[0] if to is None else s.comm.open_to(to, self.shares)
         return None if ring is None else s.encoder.decode(ring)
 

@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 
 from mpc.beaver import open_masked
+from mpc.costs import SessionStats
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER
 from mpc.tensor import Session
 from mpc.training.activations import check_trainable
@@ -145,12 +146,11 @@ class SecureTrainResult:
         This process's shares of the weights (``keep_shared``), uint64 with a leading party axis.
     validation : list of ndarray or None
         Per epoch, the validation predictions (model owner only).
-    step_cost : dict
-        Of one training step: ``rounds``, ``bytes_per_party``, ``floor_rounds``, ``floor_bytes_per_party``,
-        ``triples`` (elements per kind), ``offline_bytes``, ``truncation_failure_bound``.
-    setup_cost : dict
-        Of the set-up before the first step (the training and validation samples masked and opened once):
-        ``rounds``, ``bytes_per_party``, ``floor_bytes_per_party``, ``triples``, ``offline_bytes``.
+    step_cost : mpc.costs.SessionStats or None
+        What the first training step spent (None before it ran).
+    setup_cost : mpc.costs.SessionStats or None
+        What the set-up before the first step spent (the training and validation samples masked and
+        opened once).
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
@@ -168,14 +168,14 @@ class SecureTrainResult:
     weights: dict | None
     shares: dict | None
     validation: list
-    step_cost: dict
+    step_cost: SessionStats | None
     truncation_failure_bound: float
     planned_failure_bound: float
     seconds_per_epoch: list
     weight_bounds: list
     range_ratios: list
     conditional: bool
-    setup_cost: dict = dataclasses.field(default_factory=dict)
+    setup_cost: SessionStats | None = None
 
 
 def parameter_shapes(kind: str, config: dict) -> dict:
@@ -257,15 +257,6 @@ class SharedSamples:
         return [self.x[starts + t] for t in range(self.steps)], y
 
 
-def _cost(before: dict, after: dict) -> dict:
-    """What the session spent between two :meth:`Session.stats`."""
-    cost = {key: after[key] - before[key] for key in ("rounds", "bytes_per_party", "floor_rounds",
-                                                      "floor_bytes_per_party", "offline_bytes",
-                                                      "truncation_failure_bound")}
-    cost["triples"] = {k: after["triples"][k] - before["triples"][k] for k in after["triples"]}
-    return cost
-
-
 def _step(model, params, x, y, settings, bounds, batch):
     grads: dict = {}
     # vacuous public bounds may overflow to inf: the failure bound is then inf, and refused unless allowed
@@ -292,7 +283,7 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         the run does at set-up), and ``predict_failure_bound``: the
         truncation-failure bound of predicting one batch (validation).
     """
-    s = Session(2, frac_bits, seed=b"\0" * 16)
+    s = Session.in_process(2, frac_bits, seed=b"\0" * 16)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
     # the worst step: weights at their declared bound (the weights grow towards it during the run)
     params = {name: s.share(zeros[name], magnitude=max(weight_bounds[name], settings.weight_bound or 0.0))
@@ -311,9 +302,9 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         model = build_model(kind, config, activations, params, bounds)
         before = s.stats()
         _step(model, params, x, y, settings, bounds, batch)
-        stats = _cost(before, s.stats())
+        stats = (s.stats() - before).as_dict()
         model.predict(x)
-    stats["predict_failure_bound"] = s.truncation_failure_bound - before["truncation_failure_bound"] - stats[
+    stats["predict_failure_bound"] = s.truncation_failure_bound - before.truncation_failure_bound - stats[
         "truncation_failure_bound"]
     return stats
 
@@ -385,7 +376,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     open_masked(data.x, *([held_out.x] if held_out is not None else []))
     rng = np.random.default_rng(settings.seed)
     validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
-    result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], [], False, _cost(setup, session.stats()))
+    result = SecureTrainResult(None, None, [], None, 0.0, planned, [], [], [], False, session.stats() - setup)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
         order = rng.permutation(len(train))
@@ -397,8 +388,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             _step(model, params, x, y, settings, bounds, len(rows))
             # an infinite bound (vacuous public bounds) stays infinite, never inf - inf = nan
             step_bound = session.truncation_failure_bound - bound_before if np.isfinite(bound_before) else np.inf
-            if not result.step_cost:
-                result.step_cost = _cost(before, session.stats())
+            if result.step_cost is None:
+                result.step_cost = session.stats() - before
             done = epoch * steps_per_epoch + step + 1
             spent = session.truncation_failure_bound - start_bound if np.isfinite(start_bound) else np.inf
             projected = (spent + ((total_steps - done) * step_bound if done < total_steps else 0.0)

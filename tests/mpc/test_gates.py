@@ -26,7 +26,7 @@ def within(shared, exact):
 def test_gates_stay_within_their_error_bounds(x, parties, frac_bits, data):
     y = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
     c = data.draw(st.floats(-10, 10))
-    s = Session(parties, frac_bits)
+    s = Session.in_process(parties, frac_bits)
     sx, sy = s.share(x), s.share(y)
     assert within(sx + sy, x + y)
     assert within(sx - sy, x - y)
@@ -40,38 +40,38 @@ def test_gates_stay_within_their_error_bounds(x, parties, frac_bits, data):
 def test_matmul_within_bound(n, k, m, parties, seed):
     rng = np.random.default_rng(seed)
     a, b = rng.uniform(-5, 5, (n, k)), rng.uniform(-5, 5, (k, m))
-    s = Session(parties, 16)
+    s = Session.in_process(parties, 16)
     assert within(s.share(a).matmul(s.share(b)), a @ b)
     assert within(s.share(a) @ s.share(b), a @ b)  # the operator, as numpy and CrypTen spell it
 
 
 def test_multiplication_and_matmul_bytes_are_at_the_floor():
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     x, y = s.share(np.ones(1000)), s.share(np.ones(1000))
-    assert s.stats()["bytes_per_party"] == 0  # inputs are shared without communication
+    assert s.stats().bytes_per_party == 0  # inputs are shared without communication
     x * y
     stats = s.stats()
-    assert stats["bytes_by_party"] == [16 * 1000] * 2 and stats["rounds"] == 1  # open x - a and y - b: 2 x 8 bytes
+    assert stats.bytes_by_party == (16 * 1000,) * 2 and stats.rounds == 1  # open x - a and y - b: 2 x 8 bytes
     a, b = s.share(np.ones((4, 5))), s.share(np.ones((5, 3)))
     a.matmul(b)
-    assert s.stats()["bytes_per_party"] == 16 * 1000 + 8 * (20 + 15)
+    assert s.stats().bytes_per_party == 16 * 1000 + 8 * (20 + 15)
     x.square()  # x was opened already: no traffic, no round
     stats = s.stats()
-    assert stats["bytes_per_party"] == 16 * 1000 + 8 * (20 + 15) == stats["floor_bytes_per_party"]
-    assert stats["rounds"] == 2 and stats["floor_rounds"] == 1
+    assert stats.bytes_per_party == 16 * 1000 + 8 * (20 + 15) == stats.floor_bytes_per_party
+    assert stats.rounds == 2 and stats.floor_rounds == 1
     assert s.provider.counts == {"mask": 2000 + 35, "product": 2000, "matmul": 12, "truncation": 0}
-    assert stats["offline_bytes"] == 8 * (2000 + 12)  # the last party's shares of the products
+    assert stats.offline_bytes == 8 * (2000 + 12)  # the last party's shares of the products
 
 
 def test_three_parties_pay_for_truncation_above_the_floor():
-    s = Session(3, 16)
+    s = Session.in_process(3, 16)
     x = s.share(np.full(10, 0.5))
     y = (x * x).reveal()
     stats = s.stats()
     assert np.allclose(y, 0.25, atol=4 * s.ulp)
     # square: 1 round, 10 elements to 2 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
-    assert stats["rounds"] == 3 and stats["floor_rounds"] == 2
-    assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * (10 + 10)
+    assert stats.rounds == 3 and stats.floor_rounds == 2
+    assert stats.bytes_per_party == 2 * 8 * (10 + 10 + 10) and stats.floor_bytes_per_party == 2 * 8 * (10 + 10)
 
 
 def test_correlations_and_masks_are_used_once():
@@ -94,11 +94,11 @@ def test_correlations_and_masks_are_used_once():
 def test_rows_of_a_matrix_opened_once_reuse_its_opening(n, k, m, parties, seed):
     rng = np.random.default_rng(seed)
     data, w, d = rng.uniform(-2, 2, (n, k)), rng.uniform(-2, 2, (k, m)), rng.uniform(-2, 2, (3, m))
-    s = Session(parties, 16)
+    s = Session.in_process(parties, 16)
     x = s.share(data).open_masked()  # the set-up: x - a opened once
     setup = s.stats()
-    assert setup["rounds"] == 1 and setup["bytes_per_party"] == 8 * (parties - 1) * n * k
-    assert setup["floor_rounds"] == 0  # opened ahead of time: it can share the first product's round
+    assert setup.rounds == 1 and setup.bytes_per_party == 8 * (parties - 1) * n * k
+    assert setup.floor_rounds == 0  # opened ahead of time: it can share the first product's round
     rows = rng.integers(0, n, 3)  # a batch, with repeats
     sw, sd = s.share(w), s.share(d)
     batch = x[rows]
@@ -108,7 +108,7 @@ def test_rows_of_a_matrix_opened_once_reuse_its_opening(n, k, m, parties, seed):
     assert later.mask.id == x.mask.id and list(later.mask.rows) == list(range(n - 1, 0, -1))
     square = later * later
     # only w and d were opened: the batch reused the opening of x (3 parties also pay for truncation)
-    assert s.stats()["floor_bytes_per_party"] - setup["bytes_per_party"] == 8 * (parties - 1) * (k * m + 3 * m)
+    assert s.stats().floor_bytes_per_party - setup.bytes_per_party == 8 * (parties - 1) * (k * m + 3 * m)
     assert within(forward, data[rows] @ w) and within(gradient, data[rows].T @ d)
     assert within(square, data[1:][::-1] ** 2)
     # a slice that is not a row selection is a new secret: masked afresh
@@ -134,7 +134,7 @@ def test_the_dealer_serves_rows_of_a_stored_mask_and_refuses_rows_outside_it():
 
 
 def test_the_dealer_forgets_masks_whose_tensors_are_gone():
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     w = s.share(np.ones((4, 4)))
     x = s.share(np.ones((1, 4)))
     for _ in range(50):  # like the steps of a recurrence: w is reused, each step's x is new
@@ -157,10 +157,10 @@ def test_power_tree_depths():
 @pytest.mark.parametrize("func,degree,rounds", [("sigmoid", 3, 2), ("tanh", 3, 2), ("tanh", 7, 3), ("sigmoid", 7, 3)])
 def test_odd_polynomials_use_the_least_rounds(func, degree, rounds):
     act = PolynomialActivation(fit(func, degree, method="minimax"))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     x = s.share(np.linspace(*act.interval, 101), magnitude=max(map(abs, act.interval)))
     evaluate(x, act)
-    assert s.comm.rounds == rounds
+    assert s.costs.rounds == rounds
 
 
 @given(st.sampled_from(["sigmoid", "tanh", "swish"]), st.integers(1, 9), st.sampled_from(["chebyshev", "minimax"]),
@@ -171,7 +171,7 @@ def test_secure_polynomial_within_its_bound_and_end_to_end(func, degree, method,
     act = PolynomialActivation(approx_)
     lo, hi = act.interval
     xv = np.random.default_rng(seed).uniform(lo, hi, 200)
-    s = Session(parties, frac_bits)
+    s = Session.in_process(parties, frac_bits)
     y = evaluate(s.share(xv, magnitude=max(abs(lo), abs(hi))), act)
     out = y.reveal()
     assert np.all(np.abs(out - act(xv)) <= y.error)
@@ -182,18 +182,18 @@ def test_secure_polynomial_within_its_bound_and_end_to_end(func, degree, method,
 
 
 def test_truncation_failure_is_bounded_and_large_products_refused():
-    s = Session(2, 24)
+    s = Session.in_process(2, 24)
     x = s.share(np.full(1000, 0.9), magnitude=1.0)
     x * x
     # SecureML: |x| 2^2f / 2^63 per element, 1000 elements of |x| <= 1 + ulp
-    assert s.stats()["truncation_failure_bound"] == pytest.approx(1000 * 2.0**48 / 2.0**63, rel=1e-3)
-    budgeted = Session(2, 24, failure_budget=2.0**-20)  # 2^-20 is passed by the same product: refused before it runs
+    assert s.stats().truncation_failure_bound == pytest.approx(1000 * 2.0**48 / 2.0**63, rel=1e-3)
+    budgeted = Session.in_process(2, 24, failure_budget=2.0**-20)  # 2^-20 is passed by the same product: refused before it runs
     x = budgeted.share(np.full(1000, 0.9), magnitude=1.0)
     with pytest.raises(EncodingError, match="truncation-failure bound of this run would reach"):
         x * x
-    assert budgeted.stats()["truncation_failure_bound"] == 0.0 and budgeted.comm.rounds == 1
+    assert budgeted.stats().truncation_failure_bound == 0.0 and budgeted.costs.rounds == 1
     for parties in (2, 3):  # 1e5 * 1e5 at 16 bits is 2^65.2 in the ring: refused, not decoded as 1.41e9
-        s = Session(parties, 16)
+        s = Session.in_process(parties, 16)
         with pytest.raises(EncodingError, match="lower the fractional bits"):
             s.share(np.full(3, 1e5)) * s.share(np.full(3, 1e5))
 
@@ -201,7 +201,7 @@ def test_truncation_failure_is_bounded_and_large_products_refused():
 @given(st.integers(2, 3), st.integers(1, 40), st.floats(-1, 1), st.integers(1, 8), st.booleans())
 def test_a_sum_is_exact_within_its_bound_or_refused_never_wrapped(parties, frac_bits, unit, count, public):
     # a value just encodable at f bits, added count times: 4 * 2^45 at 16 bits used to decode as -1.4e14
-    s = Session(parties, frac_bits)
+    s = Session.in_process(parties, frac_bits)
     value = unit * 2.0 ** (61 - frac_bits)
     x = s.share(np.array([value]), magnitude=abs(value))
     try:
@@ -216,7 +216,7 @@ def test_a_sum_is_exact_within_its_bound_or_refused_never_wrapped(parties, frac_
 
 @given(arrays(np.float64, 5, elements=st.floats(-4, 4)), st.floats(0, 4))
 def test_an_input_above_its_public_bound_is_refused_in_the_owners_process(x, bound):
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     if np.max(np.abs(x)) <= bound:
         assert s.share(x, magnitude=bound).magnitude >= np.max(np.abs(x))
         return
@@ -228,7 +228,7 @@ def test_an_input_above_its_public_bound_is_refused_in_the_owners_process(x, bou
 @given(st.integers(2, 30), st.floats(-1, 1), st.integers(0, 2**31))
 def test_three_party_truncation_is_exact_up_to_one_unit_up_to_the_ring_limit(frac_bits, value, seed):
     # |x| 2^2f up to 2^60 (the 40-bit statistical mask of the old protocol refused all of this above 2^22)
-    s = Session(3, frac_bits, seed=seed.to_bytes(16, "little"))
+    s = Session.in_process(3, frac_bits, seed=seed.to_bytes(16, "little"))
     x = s.share(np.full(4, value), magnitude=1.0)
     y = s.share(np.full(4, 0.5), magnitude=1.0)
     out = (x * y).reveal()
@@ -241,7 +241,7 @@ def test_three_party_truncation_opens_a_uniform_value():
 
     seen = {}
     for value in (0.0, 1.0):
-        s = Session(3, 30)
+        s = Session.in_process(3, 30)
         opened = []
         original = InProcessCommunicator._exchange
 
@@ -262,7 +262,7 @@ def test_three_party_truncation_opens_a_uniform_value():
 def test_non_polynomial_is_refused():
     import approx
 
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     with pytest.raises(approx.ApproxError, match="not a polynomial"):
         evaluate(s.share(np.zeros(3)), approx.get("sigmoid"))
 
@@ -274,9 +274,9 @@ def test_several_polynomials_share_their_power_rounds():
     cell = PolynomialActivation(fit("tanh", 3, method="minimax", interval=(-1.0, 1.0)))
     rng = np.random.default_rng(0)
     xg, xc = rng.uniform(-2, 2, (4, 6)), rng.uniform(-1, 1, (4, 2))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     yg, yc = evaluate_many([(s.share(xg, magnitude=2.0), gate), (s.share(xc, magnitude=1.0), cell)])
-    assert s.stats()["rounds"] == 2 and yg.shape == (4, 6) and yc.shape == (4, 2)  # as one degree-3 polynomial
+    assert s.stats().rounds == 2 and yg.shape == (4, 6) and yc.shape == (4, 2)  # as one degree-3 polynomial
     assert np.all(np.abs(yg.reveal() - gate(xg)) <= yg.error)
     assert np.all(np.abs(yc.reveal() - cell(xc)) <= yc.error)
 
@@ -285,7 +285,7 @@ def test_several_polynomials_share_their_power_rounds():
 def test_a_product_with_a_non_finite_bound_is_refused_not_truncated(bad):
     from mpc.truncation import RingOverflowError, truncate
 
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     x = s.share(np.ones(3))
     with pytest.raises(RingOverflowError):
         truncate(s, [x.shares], [1.0, bad])

@@ -67,11 +67,11 @@ def test_secure_forecasts_equal_plaintext_and_costs_match_the_formulas(poly_regi
     plain = model.forward(x)[:, 0]
     assert np.max(np.abs(local["value"] - plain)) < 1e-3
     rounds, sent = expected_costs(cell)
-    assert local["stats"]["rounds"] == rounds == local["stats"]["floor_rounds"]
-    assert local["stats"]["bytes_by_party"][0] == sent
+    assert local["stats"].rounds == rounds == local["stats"].floor_rounds
+    assert local["stats"].bytes_by_party[0] == sent
     remote = run(program, 2, transport="tcp", args=args, seed=b"s" * 16, timeout=30.0, session_options=LOOSE)
     assert remote[0]["value"] is None and np.array_equal(remote[1]["value"], local["value"])
-    assert remote[0]["stats"]["bytes_by_party"] == local["stats"]["bytes_by_party"]
+    assert remote[0]["stats"].bytes_by_party == local["stats"].bytes_by_party
 
 
 def test_highway_and_polynomial_hidden_layer(poly_registry):

@@ -1,6 +1,7 @@
 """Training on shares: one secure SGD step equals nn's plaintext step (MLP, both LSTM cells) within its
 error bound, slopes p' from the forward powers, costs at the closed-formula floor, and the fail-closed checks."""
 
+import dataclasses
 import warnings
 
 import hypothesis.strategies as st
@@ -34,7 +35,7 @@ def plaintext_step(model, x, y, lr, l2):
 
 def secure_step(model_class, plain, x, target, lr, l2, frac_bits=20, gradient_bound=None, masked_data=False,
                 **kwargs):
-    s = Session(2, frac_bits, seed=b"t" * 16)
+    s = Session.in_process(2, frac_bits, seed=b"t" * 16)
     params = {k: s.share(v) for k, v in plain.params.items()}
     bounds = PublicBounds(allow_out_of_range=True, gradient_bound=gradient_bound)
     model = model_class(params, kwargs.pop("activations"), *kwargs.pop("args", ()), bounds)
@@ -94,17 +95,17 @@ def test_polynomial_and_its_slope_from_the_same_powers(name, seed):
     act = PolynomialActivation(fit(func, int(degree), method=method))
     lo, hi = act.interval
     z = np.random.default_rng(seed).uniform(0.99 * lo, 0.99 * hi, (3, 7))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     ((y, slope),) = run(activate([(s.share(z, magnitude=0.99 * hi), act, "layer")], PublicBounds()))
     assert np.all(np.abs(y.reveal() - act(z)) <= y.error)
     assert np.all(np.abs(slope.reveal() - act.derivative(z)) <= slope.error)
     # the slope costs no round: the powers p needs (odd p: t^2 for t^3) are those p' needs
-    assert s.comm.rounds - 2 == int(np.ceil(np.log2(int(degree))))
+    assert s.costs.rounds - 2 == int(np.ceil(np.log2(int(degree))))
 
 
 @given(arrays(np.float64, (4, 3), elements=st.floats(-3, 3)))
 def test_square_and_identity_slopes(z):
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     (sq, d_sq), (ident, d_ident) = run(activate([(s.share(z), approx.get("square"), "a"),
                                                  (s.share(z), approx.get("identity"), "b")], PublicBounds()))
     assert np.all(np.abs(sq.reveal() - z * z) <= sq.error) and d_ident is None
@@ -116,7 +117,7 @@ def test_square_and_identity_slopes(z):
 def test_transposed_matrix_products_within_their_bounds(n, k, m, seed):
     rng = np.random.default_rng(seed)
     a, b, c = rng.uniform(-2, 2, (k, n)), rng.uniform(-2, 2, (k, m)), rng.uniform(-2, 2, (n, m))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     sa, sb, sc = s.share(a), s.share(b), s.share(c)
     tn, nt = compute([("matmul_tn", sa, sb), ("matmul_nt", sc, sb)])
     assert np.all(np.abs(tn.reveal() - a.T @ b) <= tn.error)
@@ -126,7 +127,7 @@ def test_transposed_matrix_products_within_their_bounds(n, k, m, seed):
 
 @given(st.floats(1e-7, 10.0), arrays(np.float64, 20, elements=st.floats(-4, 4)))
 def test_scale_keeps_a_small_constant_precise(c, x):
-    s = Session(2, 20)
+    s = Session.in_process(2, 20)
     y = scale(s.share(x), c)
     assert np.all(np.abs(y.reveal() - c * x) <= y.error)
     # the input's and the truncations' ulps, and c to 2^-21 relative: not c rounded to 2^-20 absolute
@@ -136,7 +137,7 @@ def test_scale_keeps_a_small_constant_precise(c, x):
 @pytest.mark.parametrize("masked_data", [True, False])
 @pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
 def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch, masked_data):
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     act = approx.get(POLY_GATE, registry=poly_registry)
     rng = np.random.default_rng(0)
     params = {}
@@ -147,14 +148,14 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
     x = s.share(rng.uniform(0, 1, (3 * batch, sizes[0])))
     if masked_data:  # the set-up: every sample masked and opened once, the batch is a selection of its rows
         x.open_masked()
-        assert s.stats()["bytes_per_party"] == setup_cost(x.shape)["bytes_per_party"] == 8 * x.shares[0].size
+        assert s.stats().bytes_per_party == setup_cost(x.shape)["bytes_per_party"] == 8 * x.shares[0].size
     before = s.stats()
     model.gradients(x[rng.permutation(3 * batch)[:batch]], s.share(np.full((batch, sizes[-1]), 0.5)), {})
     stats = s.stats()
     cost = mlp_step_cost(sizes, batch, masked_data)
-    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"]
-    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
-    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    assert stats.rounds - before.rounds == cost["rounds"] == stats.floor_rounds
+    sent = [after - start for after, start in zip(stats.bytes_by_party, before.bytes_by_party)]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats.floor_bytes_per_party - before.floor_bytes_per_party] * 2
     # the data's opening saves its bytes, the weights' are still opened every step
     assert mlp_step_cost(sizes, batch, False)["bytes_per_party"] - mlp_step_cost(sizes, batch)["bytes_per_party"] \
         == 8 * batch * sizes[0]
@@ -164,7 +165,7 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 @pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
 def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D, masked_data):
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
                        registry=poly_registry, seed=1)
     acts = {role: act.activation for role, act in plain.activations().items()}
@@ -172,7 +173,7 @@ def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H
     x = s.share(np.zeros((B, T, F)))
     if masked_data:  # the set-up: sliding windows' rows (B + T - 1 of them) masked and opened once
         rows = s.share(np.zeros((B + T - 1, F))).open_masked()
-        assert s.stats()["bytes_per_party"] == setup_cost(rows.shape)["bytes_per_party"]
+        assert s.stats().bytes_per_party == setup_cost(rows.shape)["bytes_per_party"]
         x = [rows[np.arange(B) + t] for t in range(T)]
     before = s.stats()
     with warnings.catch_warnings():
@@ -180,15 +181,15 @@ def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H
         model.gradients(x, s.share(np.zeros((B, 1))), {})
     stats = s.stats()
     cost = forecaster_step_cost(B, T, F, H, D, cell, masked_data)
-    sent = [after - start for after, start in zip(stats["bytes_by_party"], before["bytes_by_party"])]
-    assert sent == [cost["bytes_per_party"]] * 2 == [stats["floor_bytes_per_party"] - before["floor_bytes_per_party"]] * 2
+    sent = [after - start for after, start in zip(stats.bytes_by_party, before.bytes_by_party)]
+    assert sent == [cost["bytes_per_party"]] * 2 == [stats.floor_bytes_per_party - before.floor_bytes_per_party] * 2
     # one drain round off the critical path
-    assert stats["rounds"] - before["rounds"] == cost["rounds"] == stats["floor_rounds"] + 1
+    assert stats.rounds - before.rounds == cost["rounds"] == stats.floor_rounds + 1
 
 
 def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):
     act = approx.get(POLY_GATE, registry=poly_registry)  # interval [-8, 8]
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     z = s.share(np.zeros((2, 2)), magnitude=9.0)
     with pytest.raises(PreactivationRangeError, match="layer1: the public bound .* exceeds the interval"):
         run(activate([(z, act, "layer1")], PublicBounds()))
@@ -210,11 +211,11 @@ def test_failure_bound_of_a_step_scales_as_four_to_the_bits(poly_registry):
     act = approx.get(POLY_GATE, registry=poly_registry)
     bounds = {}
     for f in (12, 16):
-        s = Session(2, f, seed=b"f" * 16)
+        s = Session.in_process(2, f, seed=b"f" * 16)
         params = {"layer0.weight": s.share(np.full((4, 3), 0.1)), "layer0.bias": s.share(np.zeros(3))}
         SecureMLP(params, {"hidden": act, "output": act}, PublicBounds()).gradients(
             s.share(np.ones((2, 4))), s.share(np.ones((2, 3))), {})
-        bounds[f] = s.stats()["truncation_failure_bound"]
+        bounds[f] = s.stats().truncation_failure_bound
     # 4^f, a little less: the magnitudes carry ulp-sized terms, larger at fewer bits
     assert 0.99 * 4.0**4 <= bounds[16] / bounds[12] <= 4.0**4
     assert max_frac_bits(bounds[16], 16, 10) == 16 + int(np.floor(np.log(1e-6 / (10 * bounds[16])) / np.log(4)))
@@ -251,7 +252,8 @@ def test_secure_train_in_process_and_over_tcp_give_the_same_model(poly_registry)
     assert remote[1]["value"][0] is None  # the weights are opened to the model owner only
     for name, value in local[0].items():
         assert np.array_equal(remote[0]["value"][0][name], value), name
-    assert remote[0]["value"][1] == local[1]
+    untimed = [dataclasses.replace(cost, offline_seconds=0.0) for cost in (remote[0]["value"][1], local[1])]
+    assert untimed[0] == untimed[1]  # the same costs, the dealer's time aside
     for name, value in weights.items():
         plain.params[name][...] = value
     train(plain, (x, labels), (x, labels), TrainConfig(epochs=1, batch_size=4, lr=1.0, clip_norm=None))
@@ -278,38 +280,38 @@ def small_run(poly_registry, session, keep_shared=False, **settings):
 
 
 def test_secure_train_opens_the_data_once_and_a_step_costs_the_formula(poly_registry):
-    result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
+    result = small_run(poly_registry, Session.in_process(2, 12), failure_budget=1.0)
     # the set-up: training and validation samples (10 x 6 each) masked and opened in one round
-    assert result.setup_cost["rounds"] == setup_cost((10, 6), (10, 6))["rounds"] == 1
-    assert result.setup_cost["bytes_per_party"] == setup_cost((10, 6), (10, 6))["bytes_per_party"] == 8 * 120
+    assert result.setup_cost.rounds == setup_cost((10, 6), (10, 6))["rounds"] == 1
+    assert result.setup_cost.bytes_per_party == setup_cost((10, 6), (10, 6))["bytes_per_party"] == 8 * 120
     cost = mlp_step_cost((6, 5, 3), 4)
-    assert result.step_cost["rounds"] == result.step_cost["floor_rounds"] == cost["rounds"]
-    assert result.step_cost["bytes_per_party"] == result.step_cost["floor_bytes_per_party"] == cost["bytes_per_party"]
-    assert result.step_cost["triples"]["mask"] == cost["bytes_per_party"] // 8  # no mask for the batch
+    assert result.step_cost.rounds == result.step_cost.floor_rounds == cost["rounds"]
+    assert result.step_cost.bytes_per_party == result.step_cost.floor_bytes_per_party == cost["bytes_per_party"]
+    assert result.step_cost.triples["mask"] == cost["bytes_per_party"] // 8  # no mask for the batch
 
 
 def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_starts(poly_registry):
-    result = small_run(poly_registry, Session(2, 12), failure_budget=1.0)
+    result = small_run(poly_registry, Session.in_process(2, 12), failure_budget=1.0)
     assert 0 < result.truncation_failure_bound <= result.planned_failure_bound
     assert result.conditional and len(result.validation) == 2 and result.weights is not None
-    session = Session(2, 16)
+    session = Session.in_process(2, 16)
     with pytest.raises(TrainingPrecisionError, match="use at most 1[0-5] fractional bits"):
         small_run(poly_registry, session, failure_budget=result.planned_failure_bound)
-    assert session.stats()["rounds"] == 0  # refused before anything was shared or opened
+    assert session.stats().rounds == 0  # refused before anything was shared or opened
     with pytest.raises(PreactivationRangeError, match="layer0: the public bound"):
         small_run(poly_registry, session, failure_budget=1.0, allow_out_of_range=False, weight_bound=20.0)
-    assert session.stats()["rounds"] == 0
+    assert session.stats().rounds == 0
 
 
 def test_a_violated_declared_weight_bound_is_refused_and_shares_can_be_kept(poly_registry):
     from mpc.sharing import reconstruct
 
     with pytest.raises(TrainingPrecisionError, match="above the declared bound 0.61"):
-        small_run(poly_registry, Session(2, 12, seed=b"w" * 16), failure_budget=1.0, weight_bound=0.61, lr=8.0)
+        small_run(poly_registry, Session.in_process(2, 12, seed=b"w" * 16), failure_budget=1.0, weight_bound=0.61, lr=8.0)
     # kept shared, the weights are opened to nobody: the same model, as shares
-    kept = small_run(poly_registry, Session(2, 12, seed=b"w" * 16), True, failure_budget=1.0, weight_bound=0.61,
+    kept = small_run(poly_registry, Session.in_process(2, 12, seed=b"w" * 16), True, failure_budget=1.0, weight_bound=0.61,
                      lr=8.0)
-    opened = small_run(poly_registry, Session(2, 12, seed=b"w" * 16), failure_budget=1.0, lr=8.0)
+    opened = small_run(poly_registry, Session.in_process(2, 12, seed=b"w" * 16), failure_budget=1.0, lr=8.0)
     assert kept.weights is None and set(kept.shares) == set(opened.weights)
     for name, shares in kept.shares.items():
         assert shares.shape[0] == 2
@@ -323,7 +325,7 @@ def test_prediction_on_shares_prepares_nothing_for_a_backward_pass(poly_registry
                        registry=poly_registry, seed=2)
     acts = {role: act.activation for role, act in plain.activations().items()}
     x = np.random.default_rng(1).uniform(0, 1, (B, T, F))
-    s = Session(2, 16)
+    s = Session.in_process(2, 16)
     model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
@@ -333,7 +335,7 @@ def test_prediction_on_shares_prepares_nothing_for_a_backward_pass(poly_registry
     # or the cell output, and for the standard cell s' and t, t^2 of the cell state), and the reveal
     per_layer = 14 * T - 1 if cell == "linear" else 17 * T - 2
     weights = 4 * H * (F + H) + 4 * H * 2 * H + H * D + D
-    assert s.stats()["bytes_per_party"] == 8 * (2 * per_layer * B * H + weights + T * B * F + 2 * B * D + B)
+    assert s.stats().bytes_per_party == 8 * (2 * per_layer * B * H + weights + T * B * F + 2 * B * D + B)
 
 
 @pytest.mark.parametrize("cell", ["standard", "linear"])
@@ -352,15 +354,15 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
                              allow_out_of_range=True, weight_bound=4.0, gradient_bound=4.0 * 64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        result = secure_train(Session(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
+        result = secure_train(Session.in_process(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
                               {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
                               Samples.public(x, y, sliding=True), settings, init, {k: 1.0 for k in init},
                               validation=Samples.public(x, y))
     train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
     assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
     # the set-up opens each row of the sliding windows once and the validation windows' T F each
-    assert result.setup_cost["bytes_per_party"] == setup_cost((5 + T - 1, F), (5 * T, F))["bytes_per_party"]
-    assert result.step_cost["bytes_per_party"] == forecaster_step_cost(B, T, F, H, D, cell)["bytes_per_party"]
+    assert result.setup_cost.bytes_per_party == setup_cost((5 + T - 1, F), (5 * T, F))["bytes_per_party"]
+    assert result.step_cost.bytes_per_party == forecaster_step_cost(B, T, F, H, D, cell)["bytes_per_party"]
     with pytest.raises(ValueError, match="not windows sliding"):
         Samples.public(x[::-1], y, sliding=True)
     for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)

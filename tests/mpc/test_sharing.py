@@ -49,7 +49,7 @@ def test_csprng_is_deterministic_per_seed_and_seeds_differ():
 
 @given(values, st.integers(2, 5), st.integers(0, 4))
 def test_zero_sharing_shares_any_owners_input(x, parties, owner):
-    s = Session(parties, 16)
+    s = Session.in_process(parties, 16)
     shared = s.share(x, owner=owner % parties)
     assert shared.shares.shape == (parties, *x.shape)
     assert np.array_equal(reconstruct(shared.shares), s.encoder.encode(x))
@@ -63,7 +63,7 @@ def test_any_n_minus_1_shares_look_uniform(parties, how):
     if how == "share":
         shares = share(secret, parties)
     else:  # the last party owns the input, so the first n - 1 shares are pure zero sharing
-        shares = Session(parties, 16).share(np.full(20000, 0.5), owner=parties - 1).shares
+        shares = Session.in_process(parties, 16).share(np.full(20000, 0.5), owner=parties - 1).shares
     for k in range(parties - 1):
         top = (shares[k] >> np.uint64(60)).astype(np.int64)
         counts = np.bincount(top, minlength=16)
