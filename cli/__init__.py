@@ -4,6 +4,7 @@ from cli import (  # noqa: F401  (each module attaches its commands to the group
     experiment_command,
     fit_command,
     party_commands,
+    party_train_command,
     plot_command,
     registry_commands,
     secure_commands,
