@@ -99,12 +99,12 @@ def mlp(registry, epochs: int) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = secure_train(Session.in_process(2, f), "mlp", {"sizes": (64, 32, 10)}, acts, train_samples, settings, init,
-                              bounds, validation=Samples.public(xte, one_hot(yte, 10)))
+                              bounds, test=Samples.public(xte, one_hot(yte, 10)))
     secure = Network(config, registry=registry)
     for k, v in result.weights.items():
         secure.params[k][...] = v
     accuracy = float(np.mean(secure.predict(xte) == yte))
-    on_shares = float(np.mean(result.validation[-1].argmax(axis=1) == yte))
+    on_shares = float(np.mean(result.test_predictions.argmax(axis=1) == yte))
     epoch_seconds = float(np.mean(result.seconds_per_epoch))
     cost = result.step_cost
     formula = mlp_step_cost((64, 32, 10), 16)

@@ -6,6 +6,7 @@ from cli import (  # noqa: F401  (each module attaches its commands to the group
     fit_command,
     import_torch_command,
     party_commands,
+    party_train_command,
     plot_command,
     registry_commands,
     secure_commands,

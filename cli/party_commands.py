@@ -1,4 +1,5 @@
-"""``approx party`` and ``approx dealer``: one role of a secure inference per process, for runs across hosts.
+"""``approx party`` and ``approx dealer``: one role of a secure inference per process, for runs across hosts (the
+dealer deals for a training too: ``approx party-train``).
 
 The model owner holds only the model file, the data owner only its load data,
 the dealer nothing; the public parts (configuration, activations and their
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 
 import click
-import numpy as np
 
 from approx.errors import ApproxError
 from cli.app import approx, registry_option
@@ -71,27 +71,72 @@ def connection_options(fn):
                         help="HOST:PORT to listen on (the dealer, and every party but the last).")(fn)
 
 
-def _announce_listener(name: str, listener) -> None:
+def announce_listener(name: str, listener) -> None:
     host, port = listener.getsockname()[:2]
     click.echo(f"approx: {name} listening on {host}:{port}", err=True)
 
 
-def _write_forecasts(path: str, forecasts: np.ndarray) -> None:
-    """The forecasts (MW) as .npy or one value per line, written whole or not at all."""
-    from approx.atomic_file import atomic_write
+def party_peers(role: str, peers, listen) -> tuple[int, dict]:
+    """(this party's id, peer id -> address), refused unless the addresses this role needs are given.
 
-    with atomic_write(path) as fh:
-        if path.endswith(".npy"):
-            np.save(fh, forecasts)
-        else:
-            fh.write("".join(f"{v!r}\n" for v in forecasts.tolist()).encode())
+    Raises
+    ------
+    click.UsageError
+        Without the dealer's address; for the data owner without the model owner's; for the model owner
+        without --listen.
+    """
+    from mpc.wire import DEALER
+
+    me, peer_map = ROLE_IDS[role], dict(peers)
+    if DEALER not in peer_map:
+        raise click.UsageError("give the dealer's address: --peer dealer=HOST:PORT")
+    if me == 1 and 0 not in peer_map:
+        raise click.UsageError("the data owner dials the model owner: give --peer model-owner=HOST:PORT")
+    if me == 0 and listen is None:
+        raise click.UsageError("the model owner listens for the data owner: give --listen HOST:PORT")
+    return me, peer_map
+
+
+def run_role(program, me: int, peer_map: dict, listener, args: tuple, *, timeout: float, tls, session: str,
+             params: dict, insecure: bool) -> dict:
+    """:func:`mpc.party.run_party` as party ``me`` of 2; any failure becomes one line (ApproxError), the peers
+    having been told."""
+    from mpc.party import failure_text, run_party
+    from mpc.wire import DEALER
+
+    try:
+        return run_party(program, me, 2, peers={k: v for k, v in peer_map.items() if k != DEALER},
+                         dealer=peer_map[DEALER], listener=listener, args=args, timeout=timeout, tls=tls,
+                         session=session, params=params, insecure=insecure)
+    except ApproxError:
+        raise
+    except Exception as exc:  # the peers were told; this process says it in one line too
+        raise ApproxError(failure_text(exc)) from None
+
+
+def party_listener(role: str, listen, peer_map: dict, tls, insecure: bool):
+    """Refuse plaintext beyond loopback (unless ``insecure``), then listen on ``listen`` (if given) and say where.
+
+    Returns
+    -------
+    socket.socket or None
+    """
+    from mpc.handshake import check_addresses
+    from mpc.party import listen_on
+
+    check_addresses([address[0] for address in (listen, *peer_map.values()) if address], tls, insecure, None)
+    listener = listen_on(listen) if listen is not None else None
+    if listener is not None:
+        announce_listener(role, listener)
+    return listener
 
 
 @approx.command("party")
 @click.option("--role", type=click.Choice(["model-owner", "data-owner"]), required=True,
               help="model-owner (party 0) holds --model; data-owner (party 1) holds --data and learns the forecasts.")
 @click.option("--model", "model_file", type=click.Path(exists=True, dir_okay=False),
-              help="The model file (model owner only).")
+              help="The model owner's model file; or, for a model trained with --keep-shared, this party's own "
+                   "share file (MODEL.party0.npz at the model owner, MODEL.party1.npz at the data owner).")
 @with_data_options
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
               help="Which windows of --data to forecast (data owner).")
@@ -110,56 +155,54 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
           tls_ca, registry, as_json):
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     require("party", "nn", "mpc")
+    from cli.model_shares import is_share_file, read_shares
+    from cli.secure_infer_command import model_part, shares_part, write_forecasts
     from mpc.inference import forecast_program
-    from mpc.handshake import check_addresses
-    from mpc.party import failure_text, listen_on, run_party
-    from mpc.wire import DEALER
 
-    me = ROLE_IDS[role]
-    peer_map = dict(peers)
-    if DEALER not in peer_map:
-        raise click.UsageError("give the dealer's address: --peer dealer=HOST:PORT")
-    if me == 1 and 0 not in peer_map:
-        raise click.UsageError("the data owner dials the model owner: give --peer model-owner=HOST:PORT")
-    if me == 0 and listen is None:
-        raise click.UsageError("the model owner listens for the data owner: give --listen HOST:PORT")
-    if (model_file is None) == (me == 0):
-        raise click.UsageError("--model is the model owner's input: give it to --role model-owner only")
+    me, peer_map = party_peers(role, peers, listen)
+    if me == 0 and model_file is None:
+        raise click.UsageError("--model is the model owner's input: give it to --role model-owner")
     if me == 0 and (data or output or limit):
         raise click.UsageError("--data, --limit and --output are the data owner's: the model owner holds only --model")
     tls = tls_config(tls_cert, tls_key, tls_ca)
+    shared = None
+    if model_file is not None and is_share_file(model_file):
+        header, arrays = read_shares(model_file)
+        if header["party"] != me:
+            raise ApproxError(f"{model_file} is party {header['party']}'s share file; the {role} (party {me}) "
+                              f"inputs its own, MODEL.party{me}.npz")
+        shared = (header, arrays)
+    elif me == 1 and model_file is not None:
+        raise click.UsageError("the data owner holds no model: --model at the data owner is its share file of a "
+                               "model kept shared (MODEL.party1.npz)")
     model = data_part = dataset = None
-    if me == 0:
-        from cli.secure_infer_command import model_part
+    if me == 0 and shared is not None:
+        model = shares_part([shared])
+    elif me == 0:
         from nn.persistence import load_model
 
         model = model_part(*load_model(model_file, registry=registry))
     else:
         dataset = {}
+        recorded = (shared[0].get("model_metadata") or {}) if shared else {}
 
         def windows(features):
-            ds = model_dataset({"features": features}, data, time_column, load_column, holiday_calendar)
+            ds = model_dataset({**recorded, "features": features}, data, time_column, load_column, holiday_calendar)
             x = ds.x if split == "all" else ds.part(split)[0]
             dataset["ds"], dataset["x"] = ds, x[:limit] if limit else x
             return dataset["x"]
 
         data_part = {"windows": windows, "batch_size": batch_size}
-    check_addresses([address[0] for address in (listen, *peer_map.values()) if address], tls, insecure, None)
-    listener = listen_on(listen) if listen is not None else None
-    if listener is not None:
-        _announce_listener(role, listener)
+        if shared is not None:
+            data_part.update({"public": shared[0]["public"], "shares": {1: shared[1]}})
+    listener = party_listener(role, listen, peer_map, tls, insecure)
     settings = {"frac_bits": frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
                 "on_plan": lambda planned, acts: warn_out_of_range(planned.out_of_range, acts)}
     params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits,
-              "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range}
-    try:
-        result = run_party(forecast_program, me, 2, peers={k: v for k, v in peer_map.items() if k != DEALER},
-                           dealer=peer_map[DEALER], listener=listener, args=(model, data_part, settings),
-                           timeout=timeout, tls=tls, session=session_id, params=params, insecure=insecure)
-    except ApproxError:
-        raise
-    except Exception as exc:  # the peers were told; this process says it in one line too
-        raise ApproxError(failure_text(exc)) from None
+              "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
+              "weights": "shares" if shared is not None else "model owner"}
+    result = run_role(forecast_program, me, peer_map, listener, (model, data_part, settings), timeout=timeout,
+                      tls=tls, session=session_id, params=params, insecure=insecure)
     value = result["value"]
     summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "max_failure_probability": budget,
                "truncation_failure_bound": value["stats"].truncation_failure_bound,
@@ -171,7 +214,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         ds, x = dataset["ds"], dataset["x"]
         forecasts = ds.to_mw(value["forecasts"])
         if output:
-            _write_forecasts(output, forecasts)
+            write_forecasts(output, forecasts)
         summary.update({"windows": len(x), "split": split, "output": output})
         if split != "all":
             actual = ds.loads[ds.target_pos[ds.splits[split]]][:len(x)]
@@ -188,7 +231,8 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
 @connection_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, as_json):
-    """Deal the correlated randomness of one secure computation (the trusted third party); holds no input."""
+    """Deal the correlated randomness of one secure computation -- an inference (approx party) or a training
+    (approx party-train) -- as the trusted third party; holds no input."""
     require("dealer", "mpc")
     from mpc.handshake import check_addresses
     from mpc.party import failure_text, listen_on, run_dealer
@@ -200,7 +244,7 @@ def dealer(parties, listen, peers, session_id, insecure, timeout, tls_cert, tls_
     tls = tls_config(tls_cert, tls_key, tls_ca)
     check_addresses([listen[0]], tls, insecure, None)
     listener = listen_on(listen)
-    _announce_listener("dealer", listener)
+    announce_listener("dealer", listener)
     try:
         out = run_dealer(parties, listener=listener, timeout=timeout, tls=tls, session=session_id, insecure=insecure)
     except ApproxError:

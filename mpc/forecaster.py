@@ -32,9 +32,10 @@ from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
 from mpc.beaver import compute
 from mpc.polynomial import evaluate_many
-from mpc.tensor import Session
+from mpc.encoder import EncodingError
+from mpc.tensor import Session, SharedTensor
 
-__all__ = ["SecureForecaster", "check_activations", "weight_bounds", "MODEL_OWNER", "DATA_OWNER"]
+__all__ = ["SecureForecaster", "check_activations", "weight_bounds", "from_shares", "MODEL_OWNER", "DATA_OWNER"]
 
 MODEL_OWNER, DATA_OWNER = 0, 1
 FLAGS = {"gate": "--gate-activation", "cell": "--cell-activation", "hidden": "--hidden-activation",
@@ -90,6 +91,11 @@ class SecureForecaster:
         ``highway.weight``); None in the other parties' processes.
     bounds : dict of str -> float
         A public bound on |w| of each parameter (the model owner publishes them).
+    shares : list of dict of str -> ndarray, optional
+        Instead of ``weights``: the shares of a model kept shared, one dict per party this process holds
+        (in the order of its local parties), each array uint64 in Z_2^64 at ``shares_frac_bits``.
+    shares_frac_bits : int, optional
+        The fractional bits of ``shares``, at most the session's.
 
     Raises
     ------
@@ -97,9 +103,14 @@ class SecureForecaster:
         If an activation is not a polynomial.
     """
 
-    def __init__(self, session: Session, config: dict, activations: dict, weights: dict | None, bounds: dict):
+    def __init__(self, session: Session, config: dict, activations: dict, weights: dict | None, bounds: dict,
+                 shares: list | None = None, shares_frac_bits: int | None = None):
         check_activations(activations)
         self.session, self.config, self.act = session, config, activations
+        if shares is not None:
+            self.w = {name: from_shares(session, [held[name] for held in shares], shares_frac_bits, bounds[name],
+                                        shape) for name, shape in self.shapes(config).items()}
+            return
         mine = session.comm.position(MODEL_OWNER) is not None
         self.w = {name: session.share(weights[name] if mine else None, magnitude=bounds[name], owner=MODEL_OWNER,
                                       shape=shape)
@@ -199,6 +210,27 @@ class SecureForecaster:
             y = y + projected[1] + w["highway.bias"]
         out = y.reveal(to=DATA_OWNER)
         return None if out is None else out[:, 0]
+
+
+def from_shares(session: Session, shares: list, frac_bits: int, bound: float, shape: tuple) -> SharedTensor:
+    """A shared tensor from shares the parties already hold (one array per local party, uint64, ``frac_bits``
+    fractional bits): each share shifted left to the session's fractional bits (local and exact: the sum of the
+    shifted shares is the shifted sum modulo 2^64).
+
+    Raises
+    ------
+    EncodingError
+        If a share has another shape, or more fractional bits than the session.
+    """
+    f = session.encoder.frac_bits
+    if frac_bits > f:
+        raise EncodingError(f"shares with {frac_bits} fractional bits cannot be used at {f}")
+    if any(np.shape(s) != tuple(shape) for s in shares):
+        raise EncodingError(f"a share of shape {np.shape(shares[0])} where the model needs {tuple(shape)}")
+    session.started = True
+    held = np.stack([np.asarray(s, dtype=np.uint64) for s in shares]) << np.uint64(f - frac_bits)
+    # the bounds of a weight shared from a float (half a unit of rounding): the same as the plan's probe took
+    return SharedTensor(session, held, bound + session.ulp / 2, session.ulp / 2)
 
 
 def weight_bounds(weights: dict) -> dict:

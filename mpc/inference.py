@@ -12,8 +12,10 @@ owner's, neither in the others').  It
    the truncation-failure bound against the budget, products that could reach
    2^62, pre-activations whose bounds leave their intervals -- refused before
    any secret is shared;
-3. shares the weights and forecasts batch after batch; only the data owner
-   learns the forecasts.
+3. shares the weights -- or, for a model trained with ``--keep-shared``, each
+   party inputs its own share of them, after the data owner checked that both
+   share files are halves of one model -- and forecasts batch after batch;
+   only the data owner learns the forecasts.
 
 The local command (``approx secure infer``) and the per-role commands
 (``approx party``) both run this program.
@@ -21,6 +23,7 @@ The local command (``approx secure infer``) and the per-role commands
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -28,13 +31,16 @@ import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.approximation import Approximation
+from approx.errors import ApproxError
+from mpc.encoder import EncodingError
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER, SecureForecaster, check_activations, weight_bounds
 from mpc.planning import plan
 from mpc.tensor import Session
 from mpc.wire import ProtocolError
 
-__all__ = ["forecast_program", "describe_model", "public_model", "public_data", "plan_forecast", "ROLES",
-           "MAX_DEGREE"]
+__all__ = ["forecast_program", "describe_model", "public_model", "public_data", "public_shares", "plan_forecast",
+           "describe_activations", "rebuild_activations", "share_announcement", "check_share_pair", "differing",
+           "ROLES", "MAX_DEGREE"]
 
 ROLES = ("gate", "cell", "hidden", "output")
 MAX_DEGREE = 64
@@ -60,9 +66,7 @@ def describe_model(config: dict, activations: dict, weights: dict, features: dic
         If an activation is not a polynomial (nor square / identity).
     """
     check_activations(activations)
-    described = {role: {"name": act.name, **({"approximation": act.approximation.to_dict()}
-                                              if isinstance(act, PolynomialActivation) else {})}
-                 for role, act in activations.items()}
+    described = describe_activations(activations)
     keep = (*_SIZES, "cell", "highway", "highway_features")
     return {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if k in keep},
             "activations": described, "bounds": weight_bounds(weights),
@@ -81,9 +85,8 @@ def public_model(announced) -> tuple[dict, dict, dict, dict]:
     ProtocolError
         If a field is missing, of the wrong type or out of range, or an activation cannot be rebuilt.
     """
-    import approx
-
-    if not isinstance(announced, dict) or set(announced) != {"config", "activations", "bounds", "features"}:
+    if not isinstance(announced, dict) or set(announced) - {"shares"} != {"config", "activations", "bounds",
+                                                                        "features"}:
         raise _bad("something other than a configuration, activations, bounds and features")
     config, acts, bounds = announced["config"], announced["activations"], announced["bounds"]
     features = announced["features"]
@@ -106,15 +109,47 @@ def public_model(announced) -> tuple[dict, dict, dict, dict]:
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e15 and math.isfinite(v)
             for v in bounds.values()):
         raise _bad(f"weight bounds that are not one positive number for each of {', '.join(shapes)}")
-    if not isinstance(acts, dict) or set(acts) != set(ROLES):
-        raise _bad(f"activations other than one for each of {', '.join(ROLES)}")
+    activations = rebuild_activations(acts, ROLES, _bad)
+    return config, activations, {k: float(v) for k, v in bounds.items()}, features
+
+
+def describe_activations(activations: dict) -> dict:
+    """Role -> the public description of an activation: its name, and for a polynomial its coefficients,
+    interval and fit (``Approximation.to_dict``), from which :func:`rebuild_activations` rebuilds it."""
+    return {role: {"name": act.name, **({"approximation": act.approximation.to_dict()}
+                                        if isinstance(act, PolynomialActivation) else {})}
+            for role, act in activations.items()}
+
+
+def rebuild_activations(acts, roles, bad) -> dict:
+    """Role -> approx.Activation from a peer's :func:`describe_activations`, every field checked.
+
+    Parameters
+    ----------
+    acts : object
+        What arrived.
+    roles : sequence of str
+        The roles expected, exactly.
+    bad : callable (str) -> Exception
+        Builds the error to raise, from what was wrong.
+
+    Raises
+    ------
+    Exception
+        ``bad(...)`` if a role is missing or extra, or an activation is neither square/identity nor a polynomial
+        of degree 1 to ``MAX_DEGREE`` with finite coefficients on a finite interval.
+    """
+    import approx
+
+    if not isinstance(acts, dict) or set(acts) != set(roles):
+        raise bad(f"activations other than one for each of {', '.join(roles)}")
     activations = {}
     for role, spec in acts.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise _bad(f"a {role} activation without a name")
+            raise bad(f"a {role} activation without a name")
         if "approximation" not in spec:
             if spec["name"] not in ("square", "identity") or len(spec) != 1:
-                raise _bad(f"the {role} activation {spec['name']!r}, which is neither a polynomial nor square/identity")
+                raise bad(f"the {role} activation {spec['name']!r}, which is neither a polynomial nor square/identity")
             activations[role] = approx.get(spec["name"])
             continue
         try:
@@ -126,8 +161,8 @@ def public_model(announced) -> tuple[dict, dict, dict, dict]:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError):
             activations[role] = None
         if activations[role] is None:
-            raise _bad(f"a {role} activation whose polynomial cannot be rebuilt")
-    return config, activations, {k: float(v) for k, v in bounds.items()}, features
+            raise bad(f"a {role} activation whose polynomial cannot be rebuilt")
+    return activations
 
 
 def public_data(announced, config: dict) -> tuple[tuple, float, int]:
@@ -176,6 +211,73 @@ def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, m
     return plan(probe, windows, frac_bits, budget)
 
 
+def public_shares(announced) -> dict | None:
+    """The ``shares`` part of the model owner's announcement: ``frac_bits`` and ``sharing`` (the run that wrote
+    the share files) when each party inputs its own share of the weights, None when the model owner shares them.
+
+    Raises
+    ------
+    ProtocolError
+    """
+    shares = announced.get("shares") if isinstance(announced, dict) else None
+    if shares is None:
+        return None
+    if not isinstance(shares, dict) or set(shares) != {"frac_bits", "sharing"} or not (
+            type(shares["frac_bits"]) is int and 1 <= shares["frac_bits"] <= 30) or not (
+            isinstance(shares["sharing"], str) and 1 <= len(shares["sharing"]) <= 64):
+        raise _bad("model shares without their fractional bits (1 to 30) and sharing id")
+    return shares
+
+
+def share_announcement(public: dict) -> dict:
+    """What the model owner announces when the weights come from share files (``public``: a share file's public
+    part, :func:`mpc.training.protocol.share_record`): the model's description and the shares' frac bits and id."""
+    return {**public["announcement"], "shares": {"frac_bits": public["frac_bits"], "sharing": public["sharing"]}}
+
+
+def differing(mine: dict, theirs: dict) -> str:
+    """The first top-level field (and a sub-field) where two announcements differ, for the message."""
+    for key in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(key), theirs.get(key)
+        if json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
+            if isinstance(a, dict) and isinstance(b, dict):
+                inner = [k for k in sorted(set(a) | set(b))
+                         if json.dumps(a.get(k), sort_keys=True) != json.dumps(b.get(k), sort_keys=True)]
+                return f"{key} ({inner[0]})" if inner else key
+            return key
+    return "nothing"
+
+
+def check_share_pair(announced: dict, mine: dict | None) -> None:
+    """In the data owner's process: the model owner's announcement against this party's own share file.
+
+    Parameters
+    ----------
+    announced : dict
+        What the model owner announced (JSON as it arrived).
+    mine : dict or None
+        This party's share file's public part, or None if it inputs no share.
+
+    Raises
+    ------
+    ApproxError
+        If one party inputs a share and the other does not, or the two share files are not of the same sharing
+        (their public parts differ: naming the first field).
+    """
+    if mine is None:
+        if announced.get("shares") is not None:
+            raise ApproxError("the model owner inputs its share of a model kept shared: give this party's share "
+                              "file too (--model MODEL.party1.npz)")
+        return
+    if announced.get("shares") is None:
+        raise ApproxError("this party inputs a share file but the model owner gives a model file: both parties give "
+                          "their share files of one --keep-shared run, or the model owner its model alone")
+    expected = json.loads(json.dumps(share_announcement(mine)))
+    if json.dumps(expected, sort_keys=True) != json.dumps(announced, sort_keys=True):
+        raise ApproxError(f"the two share files are not halves of one model: their public metadata differ in "
+                          f"{differing(expected, announced)}; give both files written by one --keep-shared run")
+
+
 def forecast_program(session, model: dict | None, data: dict | None, settings: dict) -> dict:
     """The SPMD program of secure inference (2 parties: the model owner 0 and the data owner 1).
 
@@ -184,10 +286,13 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
     session : mpc.tensor.Session
     model : dict or None
         In the model owner's process: ``config``, ``activations`` (role -> approx.Activation),
-        ``weights`` (name -> ndarray) and ``features`` (window, lags); None elsewhere.
+        ``weights`` (name -> ndarray) and ``features`` (window, lags); or, for a model kept shared,
+        ``public`` (its share file's public part) and ``shares`` (party -> name -> ndarray of uint64: the
+        share files this process holds); None elsewhere.
     data : dict or None
         In the data owner's process: ``batch_size``, and ``x``, ndarray (N, T, F), or ``windows``, a
-        callable that builds x from the announced features (window, lags); None elsewhere.
+        callable that builds x from the announced features (window, lags); for a model kept shared also
+        ``public`` and ``shares`` of its own share file; None elsewhere.
     settings : dict
         ``frac_bits`` (int, or None: the largest safe up to 16), ``budget`` (float),
         ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None),
@@ -204,27 +309,43 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
     ProtocolError
         If an announcement is malformed.
     EncodingError
-        If the plan refuses the run.
+        If the plan refuses the run, or the shares hold more fractional bits than the run can use.
+    ApproxError
+        If the two parties' share files are not of one model.
     """
     mine = session.comm.position
-    announced = session.comm.announce(MODEL_OWNER, describe_model(
-        model["config"], model["activations"], model["weights"], model["features"])
-        if mine(MODEL_OWNER) is not None else None)
+    owner = mine(MODEL_OWNER) is not None
+    shared = owner and "shares" in model
+    announced = session.comm.announce(MODEL_OWNER, None if not owner else share_announcement(model["public"])
+                                      if shared else describe_model(model["config"], model["activations"],
+                                                                    model["weights"], model["features"]))
     config, activations, bounds, features = public_model(announced)
+    from_shares = public_shares(announced)
     x = None
     if mine(DATA_OWNER) is not None:
+        check_share_pair(announced, data.get("public"))
         x = data["x"] if "x" in data else data["windows"](features)
     shape, magnitude, batch = public_data(session.comm.announce(DATA_OWNER, {
         "shape": list(x.shape), "magnitude": float(np.max(np.abs(x), initial=0.0)),
         "batch_size": data["batch_size"]} if x is not None else None), config)
     planned = plan_forecast(config, activations, bounds, shape, magnitude, settings["frac_bits"],
                             settings["budget"], settings["allow_out_of_range"])
+    if from_shares is not None and planned.frac_bits < from_shares["frac_bits"]:
+        raise EncodingError(f"the model's shares hold {from_shares['frac_bits']} fractional bits but this run can "
+                            f"use at most {planned.frac_bits} within the failure budget; give --frac-bits "
+                            f"{from_shares['frac_bits']} or more with a larger --max-failure-probability, or "
+                            "fewer windows per run")
     if settings.get("on_plan"):
         settings["on_plan"](planned, activations)
     session.set_frac_bits(planned.frac_bits)
     session.failure_budget, session.allow_out_of_range = settings["budget"], settings["allow_out_of_range"]
-    secure = SecureForecaster(session, config, activations, model["weights"] if mine(MODEL_OWNER) is not None
-                              else None, bounds)
+    if from_shares is not None:
+        held = {**((model or {}).get("shares") or {}), **((data or {}).get("shares") or {})}
+        secure = SecureForecaster(session, config, activations, None, bounds,
+                                  shares=[held[p] for p in session.comm.local_parties],
+                                  shares_frac_bits=from_shares["frac_bits"])
+    else:
+        secure = SecureForecaster(session, config, activations, model["weights"] if owner else None, bounds)
     out, start = [], time.perf_counter()
     batches = range(0, shape[0], batch)
     progress = settings.get("progress")
@@ -234,4 +355,3 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
     online = time.perf_counter() - start
     return {"forecasts": np.concatenate(out) if x is not None else None, "online_seconds": online,
             "stats": session.stats(), "plan": planned.to_dict()}
-

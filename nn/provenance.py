@@ -86,6 +86,8 @@ def resolve_source(record: dict, given: str | None) -> tuple[str, str]:
 
 
 def _label(source, digest) -> str:
+    if source is None:  # trained across organisations: the model owner never learnt what the data were
+        return "data the model file does not record"
     if source in BUILTIN:
         return f"{source} (built-in)"
     return f"{source} (sha256 {digest[:12]})" if digest else str(source)

@@ -17,9 +17,14 @@ Who holds what (2 parties and a dealer; semi-honest, as the rest of ``mpc``):
 * the order of the samples is public: each epoch permutes them with a numpy
   Generator seeded by ``seed``, exactly as :func:`nn.training.train` does, so
   that a plaintext twin with the same seed visits the same batches;
-* after each epoch the validation predictions are opened to the model owner
-  only; at the end the weights are opened to the model owner only, or kept
-  shared (``keep_shared``: each process returns its own shares).
+* after each epoch the validation loss (the training loss, on the validation
+  samples) is computed on shares and only that number is opened, to the model
+  owner; with ``reveal_loss`` each step's training loss is opened to both
+  parties (both agreed to it, and either may want to stop a diverging run);
+  after the last epoch the test predictions, if asked for, are opened to the
+  data owner, who holds their targets; at the end the weights are opened to
+  the model owner only, or kept shared (``keep_shared``: each process returns
+  its own shares).
 
 Before the first step the run is planned on a throwaway in-process session
 with zero data (its costs and truncation-failure bound depend only on the
@@ -31,6 +36,7 @@ bound is checked again after every step.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 
@@ -42,11 +48,13 @@ from mpc.forecaster import DATA_OWNER, MODEL_OWNER
 from mpc.tensor import Session
 from mpc.training.activations import check_trainable
 from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shapes, mlp_shapes
-from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget
-from mpc.training.sgd import sgd_update
+from mpc.training.precision import (FAILURE_BUDGET, MIN_FRAC_BITS, PublicBounds, TrainingPrecisionError,
+                                    check_failure_budget, max_frac_bits)
+from mpc.training.sgd import sgd_update, summed_squared_error
 
 __all__ = ["secure_train", "TrainSettings", "Samples", "SharedSamples", "SecureTrainResult", "build_model",
-           "parameter_shapes", "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
+           "parameter_shapes", "predict", "validation_loss", "plan_step", "choose_frac_bits", "run_failure_bound",
+           "MODEL_OWNER", "DATA_OWNER"]
 
 
 
@@ -71,6 +79,8 @@ class TrainSettings:
         Warn instead of refusing when a pre-activation bound exceeds its interval.
     weight_bound, gradient_bound : float, optional
         Declared bounds (:class:`mpc.training.precision.PublicBounds`).
+    reveal_loss : bool
+        Open each step's training loss to both parties (two more rounds per step).
     """
 
     epochs: int = 10
@@ -83,6 +93,7 @@ class TrainSettings:
     allow_out_of_range: bool = False
     weight_bound: float | None = None
     gradient_bound: float | None = None
+    reveal_loss: bool = False
 
 
 @dataclasses.dataclass
@@ -144,13 +155,18 @@ class SecureTrainResult:
         The trained weights, in the model owner's process (None elsewhere, and with ``keep_shared``).
     shares : dict of str -> ndarray or None
         This process's shares of the weights (``keep_shared``), uint64 with a leading party axis.
-    validation : list of ndarray or None
-        Per epoch, the validation predictions (model owner only).
+    validation_loss : list of float
+        Per epoch, the validation loss computed on shares, opened to the model owner (empty elsewhere).
+    train_loss : list of float
+        Per step, the training loss of the batch (``reveal_loss``; empty without).
+    test_predictions : ndarray or None
+        The predictions of the ``test`` samples after the last epoch, in the process of the party they
+        were opened to (None elsewhere).
     step_cost : mpc.costs.SessionStats or None
         What the first training step spent (None before it ran).
     setup_cost : mpc.costs.SessionStats or None
-        What the set-up before the first step spent (the training and validation samples masked and
-        opened once).
+        What the set-up before the first step spent (the training, validation and test samples masked
+        and opened once).
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
@@ -158,6 +174,8 @@ class SecureTrainResult:
     seconds_per_epoch : list of float
     weight_bounds : list of float
         Per epoch, the largest public bound on |w| (grows with the steps unless declared).
+    final_bounds : dict of str -> float
+        The public bound on |w| of each trained parameter (what a share file records).
     range_ratios : list of dict of str -> float
         Per epoch and layer, the largest pre-activation bound / interval seen so far (above 1: out of
         range, allowed).
@@ -165,17 +183,20 @@ class SecureTrainResult:
         The failure bound rests on declared bounds or allowed out-of-range pre-activations.
     """
 
-    weights: dict | None
-    shares: dict | None
-    validation: list
-    step_cost: SessionStats | None
-    truncation_failure_bound: float
-    planned_failure_bound: float
-    seconds_per_epoch: list
-    weight_bounds: list
-    range_ratios: list
-    conditional: bool
+    weights: dict | None = None
+    shares: dict | None = None
+    validation_loss: list = dataclasses.field(default_factory=list)
+    train_loss: list = dataclasses.field(default_factory=list)
+    test_predictions: np.ndarray | None = None
+    step_cost: SessionStats | None = None
     setup_cost: SessionStats | None = None
+    truncation_failure_bound: float = 0.0
+    planned_failure_bound: float = 0.0
+    seconds_per_epoch: list = dataclasses.field(default_factory=list)
+    weight_bounds: list = dataclasses.field(default_factory=list)
+    final_bounds: dict = dataclasses.field(default_factory=dict)
+    range_ratios: list = dataclasses.field(default_factory=list)
+    conditional: bool = False
 
 
 def parameter_shapes(kind: str, config: dict) -> dict:
@@ -257,22 +278,31 @@ class SharedSamples:
         return [self.x[starts + t] for t in range(self.steps)], y
 
 
-def _step(model, params, x, y, settings, bounds, batch):
+def _loss_bound(settings: TrainSettings) -> float | None:
+    """The declared bound on |y' - y| (the gradient bound is in loss-scaled units), if any."""
+    return None if settings.gradient_bound is None else settings.gradient_bound / settings.loss_scale
+
+
+def _step(model, params, x, y, settings, bounds, batch) -> float | None:
+    """One SGD step; with ``reveal_loss`` the batch's loss, opened to both parties (None without)."""
     grads: dict = {}
     # vacuous public bounds may overflow to inf: the failure bound is then inf, and refused unless allowed
     with np.errstate(over="ignore"):
-        model.gradients(x, y, grads, settings.loss_scale)
+        prediction = model.gradients(x, y, grads, settings.loss_scale)
+        error = summed_squared_error(prediction, y, _loss_bound(settings)) if settings.reveal_loss else None
         sgd_update(params, grads, settings.lr, batch, settings.l2, bounds, settings.loss_scale)
+    return None if error is None else float(error.reveal()[0]) / (2 * batch)
 
 
 def plan_step(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
-              weight_bounds: dict, frac_bits: int) -> dict:
+              weight_bounds: dict, frac_bits: int, predicted: tuple = ()) -> dict:
     """Costs and truncation-failure bound of one step, from public information only.
 
     Runs a step on a throwaway in-process session with zero data and the
     public bounds (weights at the declared bound when there is one: the worst
     step of the run), pre-activation range checks included.  Arguments as
-    :func:`secure_train`.
+    :func:`secure_train`; ``predicted`` lists the other samples the run
+    predicts (validation, test), whose bounds count too.
 
     Returns
     -------
@@ -281,7 +311,8 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         ``floor_bytes_per_party``, ``triples``, ``offline_bytes``,
         ``truncation_failure_bound``; the data masked and opened beforehand, as
         the run does at set-up), and ``predict_failure_bound``: the
-        truncation-failure bound of predicting one batch (validation).
+        truncation-failure bound of predicting one batch and its squared error
+        (validation, test).
     """
     s = Session.in_process(2, frac_bits, seed=b"\0" * 16)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
@@ -303,15 +334,61 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         before = s.stats()
         _step(model, params, x, y, settings, bounds, batch)
         stats = (s.stats() - before).as_dict()
-        model.predict(x)
+        if predicted:  # the samples the run predicts, at the largest of their bounds
+            held = SharedSamples(s, Samples(np.zeros((batch, *train.x_shape[1:])), np.zeros((batch, *train.y_shape[1:])),
+                                            (batch, *train.x_shape[1:]), (batch, *train.y_shape[1:]),
+                                            max(train.x_bound, *(p.x_bound for p in predicted)),
+                                            max(train.y_bound, *(p.y_bound for p in predicted)), train.sliding))
+            open_masked(held.x)
+            x, y = held.batch(slice(None))
+        with np.errstate(over="ignore"):
+            summed_squared_error(model.predict(x), y, _loss_bound(settings))
     stats["predict_failure_bound"] = s.truncation_failure_bound - before.truncation_failure_bound - stats[
         "truncation_failure_bound"]
     return stats
 
 
+def _batches(samples: Samples | None, batch_size: int) -> int:
+    return 0 if samples is None else -(-len(samples) // batch_size)
+
+
+def run_failure_bound(plan: dict, train: Samples, settings: TrainSettings, validation: Samples | None = None,
+                      test: Samples | None = None) -> float:
+    """The truncation-failure bound of a run per training step: a step's, and the predictions (validation after
+    every epoch, test at the end) spread over the steps, from :func:`plan_step`'s figures."""
+    steps = settings.epochs * _batches(train, settings.batch_size)
+    predictions = settings.epochs * _batches(validation, settings.batch_size) + _batches(test, settings.batch_size)
+    return plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / steps
+
+
+def choose_frac_bits(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
+                     weight_bounds: dict, validation: Samples | None = None, test: Samples | None = None) -> int:
+    """The most fractional bits up to 16 whose run fits ``settings.failure_budget``, from public information only.
+
+    Planned at ``MIN_FRAC_BITS`` (large values overflow the ring at many bits): a step's bound scales as 4^f.
+
+    Raises
+    ------
+    TrainingPrecisionError
+        If fewer than ``MIN_FRAC_BITS`` would fit (fewer can only be asked for explicitly), naming the most
+        that fit.
+    """
+    steps = settings.epochs * _batches(train, settings.batch_size)
+    predicted = tuple(p for p in (validation, test) if p is not None)
+    low = run_failure_bound(plan_step(kind, config, activations, train, settings, weight_bounds, MIN_FRAC_BITS,
+                                      predicted), train, settings, validation, test)
+    if not math.isfinite(low):
+        return 16
+    frac_bits = min(16, max_frac_bits(low, MIN_FRAC_BITS, steps, settings.failure_budget))
+    if frac_bits < MIN_FRAC_BITS:  # names the bits that would fit
+        check_failure_budget(low, MIN_FRAC_BITS, steps, settings.failure_budget)
+    return frac_bits
+
+
 def secure_train(session: Session, kind: str, config: dict, activations: dict, train: Samples,
                  settings: TrainSettings, weights: dict | None, weight_bounds: dict,
-                 validation: Samples | None = None, keep_shared: bool = False, on_step=None) -> SecureTrainResult:
+                 validation: Samples | None = None, keep_shared: bool = False, on_step=None,
+                 test: Samples | None = None, test_to: int = DATA_OWNER, on_epoch=None) -> SecureTrainResult:
     """Train an MLP or the forecaster on shares, in every party's process with the same public arguments.
 
     Parameters
@@ -334,11 +411,17 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     weight_bounds : dict of str -> float
         Public bounds on the initial |w|.
     validation : Samples, optional
-        Predicted after every epoch, opened to the model owner.
+        After every epoch, the loss on these samples is computed on shares and opened to the model owner.
     keep_shared : bool
         Return this process's shares instead of opening the weights to the model owner.
-    on_step : callable (epoch, step, steps), optional
-        Progress callback.
+    on_step : callable (epoch, step, steps, loss), optional
+        Progress callback after every step (``loss``: the step's, with ``reveal_loss``; else None).
+    test : Samples, optional
+        Predicted on shares after the last epoch, opened to ``test_to`` only.
+    test_to : int
+        The party that learns the test predictions (default the data owner, who holds their targets).
+    on_epoch : callable (epoch, validation_loss), optional
+        Called after every epoch (the validation loss in the model owner's process; None elsewhere).
 
     Returns
     -------
@@ -359,24 +442,25 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     if session.parties != 2:
         raise TrainingPrecisionError(f"secure training runs with 2 parties (local truncation), not {session.parties}")
     frac_bits = session.encoder.frac_bits
-    steps_per_epoch = -(-len(train) // settings.batch_size)
+    steps_per_epoch = _batches(train, settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
-    plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits)
-    # validation after every epoch counts too: as extra steps of the same bound per step
-    predictions = settings.epochs * -(-len(validation) // settings.batch_size) if validation is not None else 0
-    per_step = plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / total_steps
+    predicted = tuple(p for p in (validation, test) if p is not None)
+    plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits, predicted)
+    per_step = run_failure_bound(plan, train, settings, validation, test)
     planned = check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget)
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     setup = session.stats()
     params = _share_params(session, kind, config, weights, weight_bounds)
     model = build_model(kind, config, activations, params, bounds)
-    # set-up: the samples shared once, x masked and opened once (train and validation in one round)
+    # set-up: the samples shared once, x masked and opened once (train, validation and test in one round)
     data = SharedSamples(session, train)
-    held_out = SharedSamples(session, validation, targets=False) if validation is not None else None
-    open_masked(data.x, *([held_out.x] if held_out is not None else []))
+    held_out = SharedSamples(session, validation) if validation is not None else None
+    tested = SharedSamples(session, test, targets=False) if test is not None else None
+    open_masked(data.x, *(part.x for part in (held_out, tested) if part is not None))
     rng = np.random.default_rng(settings.seed)
-    validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
-    result = SecureTrainResult(None, None, [], None, 0.0, planned, [], [], [], False, session.stats() - setup)
+    validation_bound = _batches(validation, settings.batch_size) * plan["predict_failure_bound"]
+    test_bound = _batches(test, settings.batch_size) * plan["predict_failure_bound"]
+    result = SecureTrainResult(planned_failure_bound=planned, setup_cost=session.stats() - setup)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
         order = rng.permutation(len(train))
@@ -385,7 +469,9 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             rows = order[first:first + settings.batch_size]
             before, bound_before = session.stats(), session.truncation_failure_bound
             x, y = data.batch(rows)
-            _step(model, params, x, y, settings, bounds, len(rows))
+            loss = _step(model, params, x, y, settings, bounds, len(rows))
+            if loss is not None:
+                result.train_loss.append(loss)
             # an infinite bound (vacuous public bounds) stays infinite, never inf - inf = nan
             step_bound = session.truncation_failure_bound - bound_before if np.isfinite(bound_before) else np.inf
             if result.step_cost is None:
@@ -393,22 +479,30 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             done = epoch * steps_per_epoch + step + 1
             spent = session.truncation_failure_bound - start_bound if np.isfinite(start_bound) else np.inf
             projected = (spent + ((total_steps - done) * step_bound if done < total_steps else 0.0)
-                         + (settings.epochs - epoch) * validation_bound)
+                         + (settings.epochs - epoch) * validation_bound + test_bound)
             if not projected <= settings.failure_budget:  # NaN refuses too
                 raise TrainingPrecisionError(f"after step {done} the truncation-failure bound of this run is "
                                              f"projected at {projected:.3g}, above {settings.failure_budget:g}: the "
                                              "public bounds grew; declare weight and gradient bounds or use fewer "
                                              "fractional bits")
             if on_step is not None:
-                on_step(epoch, step, steps_per_epoch)
+                on_step(epoch, step, steps_per_epoch, loss)
         result.seconds_per_epoch.append(time.perf_counter() - start)
         result.weight_bounds.append(max(p.magnitude for p in params.values()))
         result.range_ratios.append(dict(bounds.ratios))
+        checked = None
         if validation is not None:
-            result.validation.append(predict(model, session, held_out, settings.batch_size))
+            checked = validation_loss(model, session, held_out, settings.batch_size, _loss_bound(settings))
+            if checked is not None:
+                result.validation_loss.append(checked)
+        if on_epoch is not None:
+            on_epoch(epoch, checked)
+    if test is not None:
+        result.test_predictions = predict(model, session, tested, settings.batch_size, to=test_to)
     result.truncation_failure_bound = (session.truncation_failure_bound - start_bound if np.isfinite(start_bound)
                                        else np.inf)
     result.conditional = bounds.conditional
+    result.final_bounds = {name: p.magnitude for name, p in params.items()}
     if keep_shared:
         result.shares = {name: p.shares for name, p in params.items()}
         return result
@@ -424,8 +518,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     return result
 
 
-def predict(model, session: Session, samples, batch_size: int) -> np.ndarray | None:
-    """Predictions of ``samples`` on shares, in batches, opened to the model owner (None elsewhere).
+def predict(model, session: Session, samples, batch_size: int, to: int = MODEL_OWNER) -> np.ndarray | None:
+    """Predictions of ``samples`` on shares, in batches, opened to party ``to`` only (None elsewhere).
 
     ``samples`` is a :class:`Samples` (shared here, each batch's x opened by its first product) or a
     :class:`SharedSamples` (shared already; if its x was masked and opened at set-up,
@@ -436,5 +530,22 @@ def predict(model, session: Session, samples, batch_size: int) -> np.ndarray | N
     out = []
     for first in range(0, len(samples), batch_size):
         x, _ = samples.batch(slice(first, first + batch_size))
-        out.append(model.predict(x).reveal(to=MODEL_OWNER))
+        out.append(model.predict(x).reveal(to=to))
     return None if out[0] is None else np.concatenate(out)
+
+
+def validation_loss(model, session: Session, samples, batch_size: int, bound: float | None = None,
+                    to: int = MODEL_OWNER) -> float | None:
+    """The loss (1/n) sum 1/2 |y' - y|^2 of ``samples`` (:class:`Samples`, or :class:`SharedSamples` with
+    targets), computed on shares and opened to ``to`` only: one number, not the predictions (None in the other
+    processes).  ``bound``: a declared bound on |y' - y|."""
+    if isinstance(samples, Samples):
+        samples = SharedSamples(session, samples)
+    total = None
+    with np.errstate(over="ignore"):
+        for first in range(0, len(samples), batch_size):
+            x, y = samples.batch(slice(first, first + batch_size))
+            error = summed_squared_error(model.predict(x), y, bound)
+            total = error if total is None else total + error
+    value = total.reveal(to=to)
+    return None if value is None else float(value[0]) / (2 * len(samples))

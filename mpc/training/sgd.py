@@ -17,14 +17,37 @@ relative precision.
 
 from __future__ import annotations
 
-from mpc.training.rounds import scale
+from mpc.beaver import compute
+from mpc.training.rounds import scale, sum_rows
 
-__all__ = ["mse_output_grad", "sgd_update", "is_weight"]
+__all__ = ["mse_output_grad", "summed_squared_error", "sgd_update", "is_weight"]
 
 
 def mse_output_grad(prediction, target):
     """B dC/dy' = y' - y (local) for shared predictions and targets of one shape."""
     return prediction - target
+
+
+def summed_squared_error(prediction, target, bound: float | None = None):
+    """Shares of sum |y' - y|^2 over a batch (one round: the elementwise square, then a local sum), e.g. to
+    open a loss as one number.
+
+    Parameters
+    ----------
+    prediction, target : SharedTensor
+        Of one shape.
+    bound : float, optional
+        A declared bound on |y' - y| (caps the propagated one, as the declared gradient bound does).
+
+    Returns
+    -------
+    SharedTensor of shape (1,)
+    """
+    d = mse_output_grad(prediction, target)
+    if bound is not None:
+        d.magnitude = min(d.magnitude, bound)
+    (square,) = compute([("mul", d, d)])
+    return sum_rows(square, len(square.shape)).reshape((1,))
 
 
 def is_weight(name: str) -> bool:

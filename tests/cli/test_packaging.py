@@ -33,6 +33,7 @@ NEEDS = [
     (["secure", "infer", "model.npz"], ["nn", "mpc"]),
     (["secure", "train", "--epochs", "1"], ["nn", "mpc"]),
     (["party", "--role", "data-owner"], ["nn", "mpc"]),
+    (["party-train", "--role", "data-owner"], ["nn", "mpc"]),
     (["dealer"], ["mpc"]),
 ]
 

@@ -152,7 +152,7 @@ def test_per_role_commands_refuse_plaintext_beyond_loopback_and_misplaced_inputs
     assert "not a loopback address" in refused("party", "--role", "data-owner", "--peer", "dealer=192.0.2.1:7000",
                                                "--peer", "model-owner=192.0.2.1:7001")
     (tmp_path / "m.npz").write_bytes(b"x")
-    assert "--model is the model owner's input" in refused(
+    assert "the data owner holds no model" in refused(
         "party", "--role", "data-owner", "--model", str(tmp_path / "m.npz"), "--peer", "dealer=127.0.0.1:1",
         "--peer", "model-owner=127.0.0.1:2")
     assert "the model owner holds only --model" in refused(

@@ -139,3 +139,81 @@ def test_a_party_killed_mid_training_stops_the_other_and_writes_no_model(poly_re
     assert "party 1: exited with code 9" in out.output and "party 0: party 1 disconnected" in out.output
     assert time.monotonic() - start < 20.0
     assert not os.path.exists("m.npz")
+
+
+def test_reveal_loss_opens_each_step_loss_and_the_validation_loss_is_reported_per_epoch(poly_registry, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    quiet = invoke([*MLP, "--epochs", "2", "-o", "q.npz", "--json"], poly_registry)
+    assert quiet.exit_code == 0, quiet.output
+    hidden = json.loads(quiet.stdout.splitlines()[-1])
+    # without --reveal-loss: one number per epoch (the validation loss on shares, the model owner's), nothing per step
+    assert len(hidden["val_loss_per_epoch"]) == 2 and "train_loss_per_epoch" not in hidden
+    shown = invoke([*MLP, "--epochs", "2", "--reveal-loss", "-o", "r.npz"], poly_registry)
+    assert shown.exit_code == 0, shown.output
+    steps = [line for line in shown.output.splitlines() if line.startswith("steps ")]
+    assert steps and all(", loss " in line for line in steps)
+    assert "validation loss" in steps[-1] and "(epoch 1)" in steps[-1]
+    assert "training loss per epoch (revealed)" in shown.output
+    revealed = invoke([*MLP, "--epochs", "2", "--reveal-loss", "-o", "j.npz", "--json"], poly_registry)
+    summary = json.loads(revealed.stdout.splitlines()[-1])
+    assert summary["reveal_loss"] and len(summary["train_loss_per_epoch"]) == 2
+    assert all(0 < v < 1 for v in summary["train_loss_per_epoch"] + summary["val_loss_per_epoch"])
+    # the loss costs an elementwise square and its opening: two rounds more per step, a few bytes
+    assert summary["rounds_per_step"] == hidden["rounds_per_step"] + 2
+    assert summary["truncation_failure_bound"] <= 1e-6
+
+
+def _reconstructed_model(tmp_path, stem):
+    """The model the two share files hold, written as a model file (what opening the shares would give)."""
+    files = [np.load(tmp_path / f"{stem}.party{k}.npz") for k in range(2)]
+    header = json.loads(str(files[0]["metadata"]))
+    weights = {name: (files[0][name] + files[1][name]).view(np.int64) / 2.0 ** header["frac_bits"]
+               for name in files[0].files if name != "metadata"}
+    meta = {"format": "approx-model/1", "model": header["model"], **header["model_metadata"]}
+    np.savez(tmp_path / "opened.npz", metadata=np.array(json.dumps(meta)), **weights)
+    return str(tmp_path / "opened.npz"), header
+
+
+def test_a_model_kept_shared_is_used_from_its_shares_as_from_the_opened_model(poly_registry, tmp_path, monkeypatch):
+    from nn.evaluation import forecast
+    from nn.persistence import load_model
+    from nn.provenance import model_dataset
+
+    monkeypatch.chdir(tmp_path)
+    trained = invoke(["secure", "train", "--model", "forecaster", "--data", load_csv(tmp_path / "load.csv"),
+                      "--window", "4", "--hidden-size", "3", "--dense-size", "2", "--gate-activation", POLY_GATE,
+                      "--cell-activation", POLY_CELL, "--epochs", "1", "--batch-size", "16", "--weight-bound", "4",
+                      "--gradient-bound", "4", "--allow-out-of-range", "--frac-bits", "5", "--keep-shared",
+                      "-o", "k.npz", "--json"], poly_registry)
+    assert trained.exit_code == 0, trained.output
+    shared = invoke(["secure", "infer", "k.party1.npz", "k.party0.npz", "--allow-out-of-range", "--json",
+                     "--output", "shared.npy"], poly_registry)
+    assert shared.exit_code == 0, shared.output
+    from_shares = json.loads(shared.stdout.splitlines()[-1])
+    assert from_shares["from_shares"] and from_shares["plaintext"] is None and from_shares["frac_bits"] >= 5
+    path, header = _reconstructed_model(tmp_path, "k")
+    opened = invoke(["secure", "infer", path, "--allow-out-of-range", "--json", "--output", "opened.npy"],
+                    poly_registry)
+    assert opened.exit_code == 0, opened.output
+    summary = json.loads(opened.stdout.splitlines()[-1])
+    model, meta = load_model(path, registry=poly_registry.path)
+    dataset = model_dataset(meta)
+    plain = dataset.to_mw(forecast(model, dataset.part("test")[0]))
+    tolerance = 2.0 ** (8 - from_shares["frac_bits"]) * (dataset.load_max - dataset.load_min)
+    for name in ("shared.npy", "opened.npy"):  # the same weights by both routes: each within the fixed-point noise
+        assert np.max(np.abs(np.load(name) - plain)) < tolerance, name
+    assert summary["secure"]["mape"] == pytest.approx(from_shares["secure"]["mape"], abs=1.0)
+    # halves of two sharings of the same model do not add up to it: refused, as is half a model, or fewer bits
+    other = dict(np.load("k.party1.npz"))
+    other_header = json.loads(str(other.pop("metadata")))
+    other_header["public"]["sharing"] = "0" * 32
+    np.savez("x.party1.npz", metadata=np.array(json.dumps(other_header)), **other)
+    for args, message in ((["k.party0.npz", "x.party1.npz"], "not halves of one model: their public metadata "
+                                                              "differ in sharing"),
+                          (["k.party0.npz"], "one party's share of a model kept shared"),
+                          (["k.party0.npz", "k.party1.npz", "--frac-bits", "4"], "hold 5 fractional bits"),
+                          (["k.party0.npz", "k.party0.npz"], "both party 0's share file")):
+        refused = invoke(["secure", "infer", *args, "--allow-out-of-range"], poly_registry)
+        assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output
+        assert message in refused.output

@@ -293,7 +293,7 @@ def test_secure_train_opens_the_data_once_and_a_step_costs_the_formula(poly_regi
 def test_the_plan_bounds_the_run_and_a_run_over_budget_is_refused_before_it_starts(poly_registry):
     result = small_run(poly_registry, Session.in_process(2, 12), failure_budget=1.0)
     assert 0 < result.truncation_failure_bound <= result.planned_failure_bound
-    assert result.conditional and len(result.validation) == 2 and result.weights is not None
+    assert result.conditional and len(result.validation_loss) == 2 and result.weights is not None
     session = Session.in_process(2, 16)
     with pytest.raises(TrainingPrecisionError, match="use at most 1[0-5] fractional bits"):
         small_run(poly_registry, session, failure_budget=result.planned_failure_bound)
@@ -357,11 +357,15 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
         result = secure_train(Session.in_process(2, 17, seed=b"z" * 16), "forecaster",  # 18+ bits could overflow the ring
                               {"input_size": F, "hidden_size": H, "dense_size": D, "cell": cell}, acts,
                               Samples.public(x, y, sliding=True), settings, init, {k: 1.0 for k in init},
-                              validation=Samples.public(x, y))
+                              validation=Samples.public(x, y), test=Samples.public(x, y))
     train(twin, (x, y), (x, y), TrainConfig(epochs=2, batch_size=B, lr=0.1, l2=0.01, clip_norm=None, patience=3))
-    assert len(result.validation) == 2 and result.validation[-1].shape == (5, 1)
-    # the set-up opens each row of the sliding windows once and the validation windows' T F each
-    assert result.setup_cost.bytes_per_party == setup_cost((5 + T - 1, F), (5 * T, F))["bytes_per_party"]
+    # after the last epoch: the validation loss (one number) and the test predictions, both computed on shares
+    assert len(result.validation_loss) == 2 and result.test_predictions.shape == (5, 1)
+    plain = twin.forward(x)
+    assert np.max(np.abs(result.test_predictions - plain)) < 1e-3
+    assert result.validation_loss[-1] == pytest.approx(0.5 * np.mean(np.sum((plain - y) ** 2, axis=1)), abs=1e-3)
+    # the set-up opens each row of the sliding windows once, and the validation and test windows' T F each
+    assert result.setup_cost.bytes_per_party == setup_cost((5 + T - 1, F), (5 * T, F), (5 * T, F))["bytes_per_party"]
     assert result.step_cost.bytes_per_party == forecaster_step_cost(B, T, F, H, D, cell)["bytes_per_party"]
     with pytest.raises(ValueError, match="not windows sliding"):
         Samples.public(x[::-1], y, sliding=True)
