@@ -4,7 +4,7 @@ The model owner holds only the model file, the data owner only its load data,
 the dealer nothing; the public parts (configuration, activations and their
 coefficients, weight and input bounds, window length) travel in the protocol
 and are checked on arrival, and the parties agree at set-up on the rest
-(fractional bits, failure budget, session, protocol version).  See
+(fractional bits, truncation, failure budget, session, protocol version).  See
 docs/secure-deployment.md for a two-host run.
 """
 
@@ -106,7 +106,7 @@ def _write_forecasts(path: str, forecasts: np.ndarray) -> None:
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def party(role, model_file, data, time_column, load_column, holiday_calendar, split, limit, batch_size, output,
-          frac_bits, budget, allow_out_of_range, listen, peers, session_id, insecure, timeout, tls_cert, tls_key,
+          frac_bits, truncation, budget, allow_out_of_range, listen, peers, session_id, insecure, timeout, tls_cert, tls_key,
           tls_ca, registry, as_json):
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     require("party", "nn", "mpc")
@@ -148,9 +148,12 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     listener = listen_on(listen) if listen is not None else None
     if listener is not None:
         _announce_listener(role, listener)
-    settings = {"frac_bits": frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
+    settings = {"frac_bits": frac_bits, "truncation": truncation, "budget": budget,
+                "allow_out_of_range": allow_out_of_range,
                 "on_plan": lambda planned, acts: warn_out_of_range(planned.out_of_range, acts)}
-    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits,
+    # both parties plan the same fractional bits and truncation from the same announcements; what they were
+    # asked for must agree at set-up
+    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits, "truncation": truncation,
               "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range}
     try:
         result = run_party(forecast_program, me, 2, peers={k: v for k, v in peer_map.items() if k != DEALER},
@@ -161,7 +164,8 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     except Exception as exc:  # the peers were told; this process says it in one line too
         raise ApproxError(failure_text(exc)) from None
     value = result["value"]
-    summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "max_failure_probability": budget,
+    summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "truncation": value["plan"]["truncation"],
+               "max_failure_probability": budget,
                "truncation_failure_bound": value["stats"]["truncation_failure_bound"],
                "out_of_range": value["plan"]["out_of_range"], "rounds": value["stats"]["rounds"],
                "bytes_sent": result["wire_bytes"], "online_seconds": value["online_seconds"]}

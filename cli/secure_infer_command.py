@@ -44,7 +44,8 @@ def model_part(model, meta: dict) -> dict:
             "features": meta.get("features", {})}
 
 
-def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_of_range: bool):
+def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_of_range: bool,
+                truncation: str = "auto"):
     """Plan a local run from the announcements the parties would make (exit 2 before any process starts)."""
     from mpc.inference import describe_model, plan_forecast, public_model
 
@@ -52,7 +53,7 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
                                                      model["features"])))
     config, activations, bounds, _ = public_model(announced)
     planned = plan_forecast(config, activations, bounds, x.shape, float(np.max(np.abs(x), initial=0.0)), frac_bits,
-                            budget, allow_out_of_range)
+                            budget, allow_out_of_range, truncation)
     warn_out_of_range(planned.out_of_range, activations)
     return planned
 
@@ -76,8 +77,8 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def secure_infer(model_file, data, time_column, load_column, holiday_calendar, split, limit, batch_size, parties,
-                 frac_bits, budget, allow_out_of_range, transport, timeout, tls_cert, tls_key, tls_ca, registry,
-                 as_json):
+                 frac_bits, truncation, budget, allow_out_of_range, transport, timeout, tls_cert, tls_key, tls_ca,
+                 registry, as_json):
     """Forecast with MODEL_FILE on secret shares: the model owner (party 0) shares the weights, the data
     owner (party 1) the windows, and only the data owner learns the forecasts.  This runs every role from
     this process; to run each role on its own host, see approx party and approx dealer."""
@@ -96,18 +97,20 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
     x = x[:limit] if limit else x
     actual = dataset.loads[dataset.target_pos[dataset.splits[split]]][:len(x)]
     plain = forecast(model, x)
-    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range)
-    settings = {"frac_bits": planned.frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
-                "progress": None if as_json else progress_bar}
+    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range, truncation)
+    settings = {"frac_bits": planned.frac_bits, "truncation": planned.truncation, "budget": budget,
+                "allow_out_of_range": allow_out_of_range, "progress": None if as_json else progress_bar}
     results = run(forecast_program, parties, transport=transport, frac_bits=planned.frac_bits, timeout=timeout, tls=tls,
                   args=(owner_part, {"x": x, "batch_size": batch_size}, settings),
-                  params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range})
+                  params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range},
+                  session_options={"truncation": planned.truncation})
     owner = results[1 if transport == "tcp" else 0]["value"]
     stats, secure_forecasts = owner["stats"], owner["forecasts"]
     secure_scores, plain_scores = scores(dataset.to_mw(secure_forecasts), actual), scores(dataset.to_mw(plain), actual)
     summary = {
         "model": str(model_file), "data": dataset.source, "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
-        "transport": transport, "frac_bits": planned.frac_bits, "secure": secure_scores, "plaintext": plain_scores,
+        "transport": transport, "frac_bits": planned.frac_bits, "truncation": planned.truncation,
+        "secure": secure_scores, "plaintext": plain_scores,
         "max_abs_difference": float(np.max(np.abs(secure_forecasts - plain))),
         "mape_difference": secure_scores["mape"] - plain_scores["mape"],
         **run_figures(stats, owner["online_seconds"], len(x)),
@@ -118,7 +121,7 @@ def secure_infer(model_file, data, time_column, load_column, holiday_calendar, s
         return
     click.echo(f"data: {dataset.source}")
     click.echo(f"{model_file}: {len(x)} {split} windows on secret shares ({parties} parties, {transport}, "
-               f"{planned.frac_bits} fractional bits, batches of {batch_size})")
+               f"{planned.frac_bits} fractional bits, {planned.truncation} truncation, batches of {batch_size})")
     click.echo(f"{'':12}{'RMSE (MW)':>11}{'MAE (MW)':>10}{'MAPE':>10}")
     for label, sc in (("secure", secure_scores), ("plaintext", plain_scores)):
         click.echo(f"{label:12}{sc['rmse']:11.2f}{sc['mae']:10.2f}{sc['mape']:9.4f}%")
@@ -137,7 +140,7 @@ def run_figures(stats: dict, online_seconds: float, windows: int) -> dict:
         "online_seconds": online_seconds - stats["offline_seconds"],
         "inferences_per_second": windows / online_seconds,
         "online_inferences_per_second": windows / max(online_seconds - stats["offline_seconds"], 1e-9),
-        "truncation_failure_bound": stats["truncation_failure_bound"],
+        "truncation": stats["truncation"], "truncation_failure_bound": stats["truncation_failure_bound"],
     }
 
 
@@ -150,5 +153,9 @@ def echo_figures(summary: dict, stats: dict) -> None:
                + f"; offline {stats['offline_bytes']} bytes in {stats['offline_seconds']:.2f} s")
     click.echo(f"online {summary['online_seconds']:.2f} s; {summary['inferences_per_second']:.1f} inferences per "
                f"second with the dealer's work, {summary['online_inferences_per_second']:.1f} without")
+    if stats["truncation"] == "dealer":
+        click.echo("truncation with the dealer's help: exact to one unit, it cannot fail (one opening per "
+                   "truncated element, counted above)")
+        return
     click.echo(f"local truncations fail with probability below {stats['truncation_failure_bound']:.1e} (budget "
                f"{summary['max_failure_probability']:.1e}), assuming the pre-activations inside the fitted intervals")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import warnings
 
@@ -15,7 +14,7 @@ import numpy as np
 from approx.errors import ApproxError
 from cli.app import registry_option
 from cli.progress import progress
-from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option
+from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
 from cli.strict_json import dumps
 
 __all__ = ["secure_train_command", "train_program", "SHARE_FORMAT"]
@@ -186,11 +185,13 @@ def _forecaster_setup(data, time_column, load_column, holiday_calendar, window, 
               help="tcp: every party and the dealer a process of its own, talking TCP on 127.0.0.1.")
 @timeout_option
 @click.option("--frac-bits", type=click.IntRange(1, 30), default=None,
-              help="Fixed-point fractional bits f in Z_2^64 [default: the largest up to 16 whose run "
-                   "truncation-failure bound fits --max-failure-probability].")
+              help="Fixed-point fractional bits f in Z_2^64 [default: chosen with --truncation: the largest up to "
+                   "16 whose run's local truncation-failure bound fits --max-failure-probability, or 16 with the "
+                   "dealer's truncation].")
+@truncation_option(8)
 @click.option("--max-failure-probability", "budget", type=BUDGET, default=TRAINING_BUDGET, show_default=True,
-              help="Largest accepted bound on the probability that any truncation of the run fails (at most 1e-6); "
-                   "a run above it is refused.")
+              help="Largest accepted bound on the probability that any local truncation of the run fails (at most "
+                   "1e-6); a local run above it is refused.")
 @allow_out_of_range_option
 @click.option("--weight-bound", type=BOUND, default=None,
               help="Declared public bound on |w| during the run (checked on the revealed model).")
@@ -207,8 +208,8 @@ def _forecaster_setup(data, time_column, load_column, holiday_calendar, window, 
 def secure_train_command(model_kind, data, label_column, time_column, load_column, holiday_calendar, hidden,
                          activation, window, lags, cell, gate_activation, cell_activation, hidden_activation,
                          output_activation, hidden_size, dense_size, epochs, batch_size, lr, l2, seed, loss_scale,
-                         parties, transport, timeout, frac_bits, budget, allow_out_of_range, weight_bound,
-                         gradient_bound, keep_shared, registry, output, force, as_json):
+                         parties, transport, timeout, frac_bits, truncation, budget, allow_out_of_range,
+                         weight_bound, gradient_bound, keep_shared, registry, output, force, as_json):
     """Train on secret shares: the data owner (party 1) shares the samples, the initial weights come from the
     public --seed, the weights stay shared for the whole run and are opened to the model owner (party 0) only
     at the end (or never, with --keep-shared).  The same training runs in plaintext (nn) beside it."""
@@ -220,12 +221,12 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from mpc.forecaster import weight_bounds as published_bounds
     from mpc.launch import run
     from mpc.training.activations import check_trainable
-    from mpc.training.loop import Samples, TrainSettings, plan_step
-    from mpc.training.precision import MIN_FRAC_BITS, check_failure_budget, max_frac_bits
+    from mpc.training.loop import Samples, TrainSettings, plan_run
     from nn.training import TrainConfig
 
     if parties != 2:
-        raise ApproxError(f"secure training runs with 2 parties (local truncation), not {parties}; use --parties 2")
+        raise ApproxError(f"secure training runs with 2 parties (the model owner and the data owner), not {parties}; "
+                          "use --parties 2")
     check_options(click.get_current_context(), model_kind,
                   ["time_column", "load_column", "holiday_calendar", "window", "lags", "cell", "gate_activation",
                    "cell_activation", "hidden_activation", "output_activation", "hidden_size", "dense_size"],
@@ -261,27 +262,26 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     settings = TrainSettings(epochs, batch_size, lr, l2, seed, loss_scale, budget, allow_out_of_range, weight_bound,
                              gradient_bound)
     train_samples = Samples.public(*secure_parts["train"])
-    if frac_bits is None:
-        steps = epochs * -(-len(train_samples) // batch_size)
-        # planned at few bits (large values overflow the ring at many): a step's bound scales as 4^f
-        low = plan_step(model_kind, config, activations, train_samples, settings, weight_bounds,
-                        MIN_FRAC_BITS)["truncation_failure_bound"]
-        frac_bits = min(16, max_frac_bits(low, MIN_FRAC_BITS, steps, budget)) if math.isfinite(low) else 16
-        if frac_bits < MIN_FRAC_BITS:  # names the bits that would fit; fewer can only be asked for explicitly
-            check_failure_budget(low, MIN_FRAC_BITS, steps, budget)
     validation_part = "test" if keep_shared else "val"
     program_parts = {"train": secure_parts["train"], "validation": secure_parts[validation_part]}
+    # fractional bits and truncation (local within the budget from 8 bits up, else the dealer's), refused before
+    # any process starts
+    planned = plan_run(model_kind, config, activations, train_samples, settings, weight_bounds, frac_bits,
+                       truncation, len(program_parts["validation"][0]))
+    frac_bits = planned.frac_bits
     results = run(train_program, 2, transport=transport, frac_bits=frac_bits, timeout=timeout,
                   args=(model_kind, config, activations, program_parts, settings, init, weight_bounds, keep_shared,
                         not as_json),
                   params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
-                          "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed})
+                          "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
+                  session_options={"truncation": planned.truncation})
     owner = results[MODEL_OWNER]["value"]
     # the plaintext twin: the same initial weights, polynomials, batches and learning rate, in float64
     train_to_the_last_epoch(twin, parts["train"], parts["val"], TrainConfig(epochs, batch_size, lr, l2, None,
                                                                             epochs + 1, seed))
     summary = _summary(model_kind, twin, owner, parts, dataset, keep_shared, registry, frac_bits, batch_size)
     summary.update({"model": model_kind, "transport": transport, "parties": 2, "frac_bits": frac_bits,
+                    "truncation": planned.truncation,
                     "epochs": epochs, "batch_size": batch_size, "lr": lr, "l2": l2, "seed": seed,
                     "loss_scale": loss_scale, "max_failure_probability": budget, "keep_shared": keep_shared,
                     "output": paths})
@@ -396,9 +396,15 @@ def _echo(summary: dict, kind: str) -> None:
     click.echo(f"per step: {summary['rounds_per_step']} rounds (floor {summary['floor_rounds_per_step']}), "
                f"{summary['bytes_per_party_per_step']} bytes sent per party (floor "
                f"{summary['floor_bytes_per_step']}); {summary['seconds_per_epoch']:.2f} s per epoch, "
-               f"{summary['epochs_run']} epochs, {summary['frac_bits']} fractional bits")
+               f"{summary['epochs_run']} epochs, {summary['frac_bits']} fractional bits, {summary['truncation']} "
+               "truncation")
     condition = (" (conditional on the declared bounds and on the pre-activations staying inside the intervals)"
                  if summary["failure_bound_conditional"] else "")
-    click.echo(f"local truncations of the run fail with probability below {summary['truncation_failure_bound']:.1e} "
-               f"(budget {summary['max_failure_probability']:.1e}){condition}")
+    if summary["truncation"] == "dealer":
+        click.echo("truncations with the dealer's help: exact to one unit, they cannot fail (one opening of every "
+                   "truncated element, counted above)")
+    else:
+        click.echo(f"local truncations of the run fail with probability below "
+                   f"{summary['truncation_failure_bound']:.1e} (budget {summary['max_failure_probability']:.1e})"
+                   f"{condition}")
     click.echo(("shares written to " if summary["keep_shared"] else "model saved to ") + ", ".join(summary["output"]))

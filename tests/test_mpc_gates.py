@@ -61,15 +61,30 @@ def test_multiplication_and_matmul_bytes_are_at_the_floor():
     assert stats["offline_bytes"] == 8 * (2000 + 12)  # the last party's shares of the products
 
 
-def test_three_parties_pay_for_truncation_above_the_floor():
-    s = Session(3, 16)
+@pytest.mark.parametrize("parties", [2, 3])
+def test_dealer_truncation_is_counted_in_the_floor(parties):
+    s = Session(parties, 16, truncation="dealer")
     x = s.share(np.full(10, 0.5))
     y = (x * x).reveal()
     stats = s.stats()
-    assert np.allclose(y, 0.25, atol=4 * s.ulp)
-    # square: 1 round, 10 elements to 2 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
-    assert stats["rounds"] == 3 and stats["floor_rounds"] == 2
-    assert stats["bytes_per_party"] == 2 * 8 * (10 + 10 + 10) and stats["floor_bytes_per_party"] == 2 * 8 * (10 + 10)
+    assert np.allclose(y, 0.25, atol=4 * s.ulp) and stats["truncation"] == "dealer"
+    # square: 1 round, 10 elements to n - 1 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
+    assert stats["rounds"] == 3 == stats["floor_rounds"]
+    assert stats["bytes_per_party"] == (parties - 1) * 8 * 30 == stats["floor_bytes_per_party"]
+    assert stats["truncation_failure_bound"] == 0.0 and stats["triples"]["truncation"] == 10
+
+
+def test_the_truncation_mode_defaults_by_parties_and_local_needs_two():
+    assert Session(2).truncation == "local" and Session(3).truncation == "dealer"
+    with pytest.raises(ValueError, match="2-party protocol"):
+        Session(3, truncation="local")
+    with pytest.raises(ValueError, match="unknown truncation"):
+        Session(2, truncation="exact")
+    s = Session(2)
+    s.set_truncation("dealer")
+    s.share(np.ones(2))
+    with pytest.raises(RuntimeError, match="before the computation starts"):
+        s.set_truncation("local")
 
 
 def test_correlations_and_masks_are_used_once():
@@ -188,6 +203,51 @@ def test_three_party_truncation_is_exact_up_to_one_unit_up_to_the_ring_limit(fra
     y = s.share(np.full(4, 0.5), magnitude=1.0)
     out = (x * y).reveal()
     assert np.all(np.abs(out - value * 0.5) <= 3 * s.ulp)
+
+
+RING_LIMIT = 2**62 - 512  # |x| 2^2f below 2^62: the largest product whose float bound the check lets through
+
+
+@given(st.integers(2, 3), st.integers(1, 30),
+       st.one_of(st.integers(-RING_LIMIT, RING_LIMIT), st.sampled_from([RING_LIMIT, -RING_LIMIT, RING_LIMIT - 1, 0])),
+       st.integers(0, 2**31))
+def test_dealer_truncation_is_exact_to_one_unit_up_to_the_overflow_limit(parties, frac_bits, value, seed):
+    # a product's ring value x 2^2f anywhere below 2^62 (the limit included), for 2 parties as for 3
+    from mpc.truncation import truncate
+
+    s = Session(parties, frac_bits, seed=seed.to_bytes(16, "little"), truncation="dealer")
+    rng = np.random.default_rng(seed)
+    values = np.array([value, -value, value // 3, 1], dtype=np.int64)
+    shares = rng.integers(0, 2**64, (parties, 4), dtype=np.uint64)
+    shares[0] += values.astype(np.uint64) - shares.sum(axis=0, dtype=np.uint64)  # they add up to the values
+    magnitude = abs(value) / 2.0 ** (2 * frac_bits) if value else 1.0 / 2.0 ** (2 * frac_bits)
+    (out,) = truncate(s, [shares], [magnitude])
+    (opened,) = s.comm.open(out)
+    exact = values >> frac_bits  # floor(x 2^2f / 2^f)
+    assert np.all(np.abs(opened.view(np.int64) - exact) <= 1)
+    assert s.truncation_failure_bound == 0.0 and s.stats()["triples"]["truncation"] == 4
+
+
+@given(st.integers(1, 30))
+def test_both_truncations_refuse_a_product_at_the_overflow_limit(frac_bits):
+    from mpc.truncation import RingOverflowError, truncate
+
+    for mode in ("local", "dealer"):
+        s = Session(2, frac_bits, truncation=mode)
+        shares = np.zeros((2, 1), dtype=np.uint64)
+        with pytest.raises(RingOverflowError, match="can reach 2\\^62"):
+            truncate(s, [shares], [2.0 ** (62 - 2 * frac_bits)])
+        assert s.comm.rounds == 0  # refused before anything is opened
+
+
+@given(vectors, st.integers(8, 16), st.data())
+def test_two_party_dealer_gates_stay_within_their_error_bounds(x, frac_bits, data):
+    y = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
+    s = Session(2, frac_bits, truncation="dealer")
+    sx, sy = s.share(x), s.share(y)
+    assert within(sx * sy, x * y) and within(sx.square(), x * x) and within(sx * 0.3, x * 0.3)
+    assert within(sx * 3, x * 3)  # a public integer: exact, no truncation
+    assert s.truncation_failure_bound == 0.0
 
 
 def test_three_party_truncation_opens_a_uniform_value():

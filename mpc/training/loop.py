@@ -17,9 +17,13 @@ Who holds what (2 parties and a dealer; semi-honest, as the rest of ``mpc``):
 
 Before the first step the run is planned on a throwaway in-process session
 with zero data (its costs and truncation-failure bound depend only on the
-public shapes and bounds): a run whose failure bound exceeds the budget is
-refused (:mod:`mpc.training.precision`), and during the run the accumulated
-bound is checked again after every step.
+public shapes and bounds): products that can reach 2^62 are refused, and with
+local truncation a run whose failure bound exceeds the budget is refused
+(:mod:`mpc.training.precision`) and the accumulated bound is checked again
+after every step.  With the dealer's truncation (``Session(...,
+truncation="dealer")``) nothing can fail and the bound is 0.
+:func:`plan_run` chooses the fractional bits and the truncation of a run
+(:func:`mpc.planning.choose`) before any session exists.
 """
 
 from __future__ import annotations
@@ -34,11 +38,12 @@ from mpc.forecaster import DATA_OWNER, MODEL_OWNER
 from mpc.tensor import Session
 from mpc.training.activations import check_trainable
 from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shapes, mlp_shapes
-from mpc.training.precision import FAILURE_BUDGET, PublicBounds, TrainingPrecisionError, check_failure_budget
+from mpc.training.precision import (FAILURE_BUDGET, MIN_FRAC_BITS, PublicBounds, TrainingPrecisionError,
+                                    check_failure_budget)
 from mpc.training.sgd import sgd_update
 
 __all__ = ["secure_train", "TrainSettings", "Samples", "SecureTrainResult", "build_model", "parameter_shapes",
-           "predict", "plan_step", "MODEL_OWNER", "DATA_OWNER"]
+           "predict", "plan_step", "plan_run", "MODEL_OWNER", "DATA_OWNER"]
 
 
 
@@ -122,7 +127,7 @@ class SecureTrainResult:
         Per epoch, the validation predictions (model owner only).
     step_cost : dict
         Of one training step: ``rounds``, ``bytes_per_party``, ``floor_rounds``, ``floor_bytes_per_party``,
-        ``triples`` (elements per kind), ``truncation_failure_bound``.
+        ``triples`` (elements per kind), ``truncation_failure_bound``, ``truncation`` (the mode).
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
@@ -200,13 +205,14 @@ def _step(model, params, x, y, settings, bounds, batch):
 
 
 def plan_step(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
-              weight_bounds: dict, frac_bits: int) -> dict:
+              weight_bounds: dict, frac_bits: int, truncation: str = "local") -> dict:
     """Costs and truncation-failure bound of one step, from public information only.
 
     Runs a step on a throwaway in-process session with zero data and the
     public bounds (weights at the declared bound when there is one: the worst
     step of the run), pre-activation range checks included.  Arguments as
-    :func:`secure_train`.
+    :func:`secure_train`; ``truncation`` is the session's mode (local: the
+    failure bound of local truncation; dealer: its costs, bound 0).
 
     Returns
     -------
@@ -214,7 +220,7 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         :meth:`Session.stats` of the step, and ``predict_failure_bound``: the
         truncation-failure bound of predicting one batch (validation).
     """
-    s = Session(2, frac_bits, seed=b"\0" * 16)
+    s = Session(2, frac_bits, seed=b"\0" * 16, truncation=truncation)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
     # the worst step: weights at their declared bound (the weights grow towards it during the run)
     params = {name: s.share(zeros[name], magnitude=max(weight_bounds[name], settings.weight_bound or 0.0))
@@ -232,6 +238,45 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         model.predict(x)
     stats["predict_failure_bound"] = s.truncation_failure_bound - stats["truncation_failure_bound"]
     return stats
+
+
+def plan_run(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
+             weight_bounds: dict, frac_bits: int | None, truncation: str = "auto", validation_size: int = 0):
+    """Fractional bits and truncation of a training run (:func:`mpc.planning.choose`), from public facts.
+
+    The run's local-truncation failure bound at f is its steps times a step's (:func:`plan_step`), plus
+    its validation batches times a prediction's; local truncation is chosen from
+    ``mpc.training.precision.MIN_FRAC_BITS`` (8) bits up.
+
+    Parameters
+    ----------
+    frac_bits : int or None
+    truncation : {"auto", "local", "dealer"}
+    validation_size : int
+        Samples predicted after every epoch.
+
+    Returns
+    -------
+    mpc.planning.Plan
+
+    Raises
+    ------
+    mpc.encoder.EncodingError
+        If the run cannot be made safe as asked (see :func:`mpc.planning.choose`).
+    mpc.training.precision.PreactivationRangeError
+        If a pre-activation bound exceeds its polynomial's interval (not allowed).
+    """
+    from mpc.planning import choose
+
+    steps = settings.epochs * -(-len(train) // settings.batch_size)
+    predictions = settings.epochs * -(-validation_size // settings.batch_size)
+
+    def evaluate(f):
+        step = plan_step(kind, config, activations, train, settings, weight_bounds, f)
+        bound = steps * step["truncation_failure_bound"] + predictions * step["predict_failure_bound"]
+        return bound, {}
+
+    return choose(evaluate, frac_bits, settings.failure_budget, truncation, MIN_FRAC_BITS)
 
 
 def secure_train(session: Session, kind: str, config: dict, activations: dict, train: Samples,
@@ -272,9 +317,11 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     Raises
     ------
     TrainingPrecisionError
-        If the run's truncation-failure bound exceeds ``settings.failure_budget``
-        (before the first step, or as soon as the accumulated bound would), or
-        if the declared weight bound does not hold for the trained weights.
+        With local truncation, if the run's truncation-failure bound exceeds ``settings.failure_budget``
+        (before the first step, or as soon as the accumulated bound would); in either mode, if the
+        declared weight bound does not hold for the trained weights.
+    mpc.truncation.RingOverflowError
+        If a product of the worst step the public bounds allow can reach 2^62 (before the first step).
     mpc.training.precision.PreactivationRangeError
         If a pre-activation bound exceeds its polynomial's interval (not allowed): before the first
         step for the worst step the public bounds allow, or at the step where it happens.
@@ -282,20 +329,24 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         If an activation cannot be evaluated on shares.
     """
     if session.parties != 2:
-        raise TrainingPrecisionError(f"secure training runs with 2 parties (local truncation), not {session.parties}")
+        raise TrainingPrecisionError(f"secure training runs with 2 parties (the model owner and the data owner), "
+                                     f"not {session.parties}")
     frac_bits = session.encoder.frac_bits
     steps_per_epoch = -(-len(train) // settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
+    # overflow and range checks in both modes; the failure bound of local truncation
     plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits)
     # validation after every epoch counts too: as extra steps of the same bound per step
     predictions = settings.epochs * -(-len(validation) // settings.batch_size) if validation is not None else 0
     per_step = plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / total_steps
-    planned = check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget)
+    planned = (0.0 if session.truncation == "dealer" else
+               check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget))
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     params = _share_params(session, kind, config, weights, weight_bounds)
     model = build_model(kind, config, activations, params, bounds)
     rng = np.random.default_rng(settings.seed)
-    validation_bound = predictions / max(settings.epochs, 1) * plan["predict_failure_bound"]
+    validation_bound = (0.0 if session.truncation == "dealer" else
+                        predictions / max(settings.epochs, 1) * plan["predict_failure_bound"])
     result = SecureTrainResult(None, None, [], {}, 0.0, planned, [], [], [], False)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
@@ -315,6 +366,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
                                      "truncation_failure_bound")}
                 result.step_cost["triples"] = {k: after["triples"][k] - before["triples"][k]
                                                for k in after["triples"]}
+                result.step_cost["truncation"] = session.truncation
             done = epoch * steps_per_epoch + step + 1
             spent = session.truncation_failure_bound - start_bound if np.isfinite(start_bound) else np.inf
             projected = (spent + ((total_steps - done) * step_bound if done < total_steps else 0.0)
@@ -322,8 +374,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             if not projected <= settings.failure_budget:  # NaN refuses too
                 raise TrainingPrecisionError(f"after step {done} the truncation-failure bound of this run is "
                                              f"projected at {projected:.3g}, above {settings.failure_budget:g}: the "
-                                             "public bounds grew; declare weight and gradient bounds or use fewer "
-                                             "fractional bits")
+                                             "public bounds grew; declare weight and gradient bounds, use fewer "
+                                             "fractional bits, or truncate with the dealer")
             if on_step is not None:
                 on_step(epoch, step, steps_per_epoch)
         result.seconds_per_epoch.append(time.perf_counter() - start)
