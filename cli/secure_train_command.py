@@ -375,7 +375,8 @@ def _model_meta(kind, data, label_column, table, dataset, time_column, load_colu
 
     record = {"summary": json.loads(dumps({**summary, "train": {
         "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"]}}))}
+        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"],
+        "truncation": summary["truncation"]}}))}
     if kind == "mlp":
         return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
                          "classes": table.classes}, **record}

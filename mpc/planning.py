@@ -123,15 +123,10 @@ def choose(evaluate, frac_bits: int | None, budget: float, truncation: str = "au
     evaluate : callable (frac_bits) -> (float, dict)
         The run's local-truncation failure bound at these fractional bits and the activations out of
         range; raises :class:`~mpc.truncation.RingOverflowError` if a product can reach 2^62 there.
-    frac_bits : int or None
-    budget : float
-    truncation : {"auto", "local", "dealer"}
-    minimum : int
-    parties : int
+    frac_bits, budget, truncation, minimum, parties
+        As :func:`plan`.
 
-    Returns
-    -------
-    Plan
+    Returns a :class:`Plan`.
 
     Raises
     ------

@@ -8,7 +8,8 @@ The dealer hands out correlated randomness, each piece to be used exactly once:
 * products of masks: c = a b (elementwise) or C = A B (matrix), for Beaver's
   multiplication (Beaver, CRYPTO 1991; matrices: Mohassel & Zhang, SecureML
   2017) -- a triple (a, b, c) is two masks and their product;
-* truncation triples (r, (r mod 2^63) >> f, r >> 63) for n > 2 parties (for 2 parties truncation is local).
+* truncation triples (r, (r mod 2^63) >> f, r >> 63) for the dealer's truncation (any number of
+  parties; 2 parties may truncate locally instead: :mod:`mpc.truncation`).
 
 As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
 the dealer shares one 16-byte seed with each party, and every party expands
