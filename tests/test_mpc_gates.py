@@ -304,3 +304,25 @@ def test_a_product_with_a_non_finite_bound_is_refused_not_truncated(bad):
     x = s.share(np.ones(3))
     with pytest.raises(RingOverflowError):
         truncate(s, [x.shares], [1.0, bad])
+
+
+@given(arrays(np.float64, st.integers(1, 9), elements=st.floats(-4, 4)))
+def test_power_range_encloses_the_polynomial_on_the_interval_and_beats_the_coefficient_sum(coef):
+    from mpc.polynomial import power_range
+
+    t = np.linspace(-1.0, 1.0, 4001)
+    values = np.abs(np.polynomial.polynomial.polyval(t, coef))
+    bound = power_range(coef)
+    assert bound >= np.max(values)  # rigorous: never below a value the polynomial takes
+    assert bound <= np.sum(np.abs(coef)) * (1 + 1e-12) + 1e-300  # and never looser than the sum of |coefficients|
+
+
+def test_registry_polynomials_are_bounded_by_their_range_not_their_coefficients():
+    gate = PolynomialActivation(fit("sigmoid", 3, method="chebyshev", interval=(-2.0, 2.0)))
+    s = Session(2, 16)
+    from mpc.polynomial import evaluate_many
+
+    (y,) = evaluate_many([(s.share(np.linspace(-1.9, 1.9, 9), magnitude=1.9), gate)], inside=True)
+    # max |sigmoid| on [-2, 2] plus the certified error, and a fixed-point error of a few units
+    assert y.magnitude <= 1 / (1 + np.exp(-2.0)) + gate.approximation.errors.error_bound + 2.0**-10
+    assert y.magnitude < np.sum(np.abs(gate.approximation.coef))  # what bounded it before
