@@ -5,7 +5,7 @@ The model owner holds only the model file, the data owner only its load data,
 the dealer nothing; the public parts (configuration, activations and their
 coefficients, weight and input bounds, window length) travel in the protocol
 and are checked on arrival, and the parties agree at set-up on the rest
-(fractional bits, failure budget, session, protocol version).  See
+(fractional bits, truncation, failure budget, session, protocol version).  See
 docs/secure-deployment.md for a two-host run.
 """
 
@@ -151,7 +151,7 @@ def party_listener(role: str, listen, peer_map: dict, tls, insecure: bool):
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def party(role, model_file, data, time_column, load_column, holiday_calendar, split, limit, batch_size, output,
-          frac_bits, budget, allow_out_of_range, listen, peers, session_id, insecure, timeout, tls_cert, tls_key,
+          frac_bits, truncation, budget, allow_out_of_range, listen, peers, session_id, insecure, timeout, tls_cert, tls_key,
           tls_ca, registry, as_json):
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     require("party", "nn", "mpc")
@@ -196,15 +196,19 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         if shared is not None:
             data_part.update({"public": shared[0]["public"], "shares": {1: shared[1]}})
     listener = party_listener(role, listen, peer_map, tls, insecure)
-    settings = {"frac_bits": frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
+    settings = {"frac_bits": frac_bits, "truncation": truncation, "budget": budget,
+                "allow_out_of_range": allow_out_of_range,
                 "on_plan": lambda planned, acts: warn_out_of_range(planned.out_of_range, acts)}
-    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits,
+    # both parties plan the same fractional bits and truncation from the same announcements; what they were
+    # asked for must agree at set-up
+    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits, "truncation": truncation,
               "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
               "weights": "shares" if shared is not None else "model owner"}
     result = run_role(forecast_program, me, peer_map, listener, (model, data_part, settings), timeout=timeout,
                       tls=tls, session=session_id, params=params, insecure=insecure)
     value = result["value"]
-    summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "max_failure_probability": budget,
+    summary = {"role": role, "frac_bits": value["plan"]["frac_bits"], "truncation": value["plan"]["truncation"],
+               "max_failure_probability": budget,
                "truncation_failure_bound": value["stats"].truncation_failure_bound,
                "out_of_range": value["plan"]["out_of_range"], "rounds": value["stats"].rounds,
                "bytes_sent": result["wire_bytes"], "online_seconds": value["online_seconds"]}

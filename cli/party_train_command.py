@@ -176,7 +176,8 @@ def _load_samples(design: dict, data, label_column, time_column, load_column, ho
 def party_train(role, model_kind, hidden, activation, window, lags, cell, gate_activation, cell_activation,
                 hidden_activation, output_activation, hidden_size, dense_size, init_file, data, label_column,
                 time_column, load_column, holiday_calendar, epochs, batch_size, lr, l2, seed, loss_scale,
-                weight_bound, gradient_bound, frac_bits, budget, allow_out_of_range, reveal_loss, keep_shared, listen,
+                weight_bound, gradient_bound, frac_bits, truncation, budget, allow_out_of_range, reveal_loss, keep_shared,
+                listen,
                 peers, session_id, insecure, timeout, tls_cert, tls_key, tls_ca, registry, output, force, as_json):
     """Run one party of a training on secret shares, holding only this party's input: the model owner the
     design, the data owner its data.  The weights stay shared for the whole run; at the end they are opened
@@ -252,9 +253,11 @@ def party_train(role, model_kind, hidden, activation, window, lags, cell, gate_a
 
         model_part, data_part = {"design": design, "init": init}, None
     listener = party_listener(role, listen, peer_map, tls, insecure)
-    settings = {"frac_bits": frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
-                "reveal_loss": reveal_loss, "keep_shared": keep_shared}
-    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits,
+    settings = {"frac_bits": frac_bits, "truncation": truncation, "budget": budget,
+                "allow_out_of_range": allow_out_of_range, "reveal_loss": reveal_loss, "keep_shared": keep_shared}
+    # both parties plan the same fractional bits and truncation from the same announcements; what they were
+    # asked for must agree at set-up
+    params = {"program": PROGRAM, "frac_bits": "auto" if frac_bits is None else frac_bits, "truncation": truncation,
               "max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
               "reveal_loss": reveal_loss, "keep_shared": keep_shared}
     result = _run(me, peer_map, listener, model_part, data_part, settings, params, timeout, tls, session_id,

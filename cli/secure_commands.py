@@ -54,15 +54,29 @@ allow_out_of_range_option = click.option(
          "instead of a refusal).")
 
 
+def truncation_option(minimum: int):
+    """--truncation auto|local|dealer, the policy of mpc.planning (local from ``minimum`` fractional bits up)."""
+    return click.option(
+        "--truncation", type=click.Choice(["auto", "local", "dealer"]), default="auto", show_default=True,
+        help="How products are truncated back to f bits. local: 2 parties, no communication, fails with a "
+             "probability bounded by --max-failure-probability; dealer: one opening and one round more per "
+             "product level, never fails; auto: local at the largest f up to 16 that fits the budget if that is "
+             f"at least {minimum} bits, else dealer at 16 (or --frac-bits).")
+
+
 def safety_options(fn):
-    """--frac-bits and --max-failure-probability."""
+    """--frac-bits, --truncation and --max-failure-probability."""
+    from mpc.planning import MIN_LOCAL_BITS
+
     fn = click.option("--max-failure-probability", "budget", type=PROBABILITY, default=2.0**-20,
                       show_default="2^-20",
-                      help="Largest accepted bound on the probability that any 2-party truncation of the run "
-                           "fails; a run above it is refused.")(fn)
+                      help="Largest accepted bound on the probability that any local truncation of the run "
+                           "fails; a local run above it is refused.")(fn)
+    fn = truncation_option(MIN_LOCAL_BITS)(fn)
     return click.option("--frac-bits", type=click.IntRange(1, 30), default=None,
-                        help="Fixed-point fractional bits f in Z_2^64 [default: the largest up to 16 whose "
-                             "truncation-failure bound fits --max-failure-probability].")(fn)
+                        help="Fixed-point fractional bits f in Z_2^64 [default: chosen with --truncation: the "
+                             "largest up to 16 whose local truncation-failure bound fits "
+                             "--max-failure-probability, or 16 with the dealer's truncation].")(fn)
 
 
 def tls_options(fn):
@@ -146,18 +160,18 @@ def eval_program(session, name: str, registry, x: np.ndarray, magnitude: float) 
     return {"values": y.reveal(to=0), "bound": y.error, "online_seconds": online, "stats": stats}
 
 
-def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget: float):
+def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget: float, truncation: str = "auto"):
     """Plan ``approx secure eval`` from public facts: one input is the probe (:func:`mpc.planning.plan`)."""
     from mpc.planning import plan
     from mpc.polynomial import evaluate
     from mpc.tensor import Session
 
     def probe(f):
-        session = Session.in_process(parties, f)
+        session = Session.in_process(2, f)  # local truncation: its failure bound (the dealer's is 0)
         evaluate(session.share(np.zeros(1), magnitude=magnitude), act)
         return session
 
-    return plan(probe, count, frac_bits, budget)
+    return plan(probe, count, frac_bits, budget, truncation, parties=parties)
 
 
 @secure.command("eval")
@@ -177,7 +191,7 @@ def plan_eval(act, parties: int, count: int, magnitude: float, frac_bits, budget
 @tls_options
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, transport, timeout,
+def secure_eval(name, input_path, count, parties, frac_bits, truncation, budget, seed, transport, timeout,
                 tls_cert, tls_key, tls_ca, registry, as_json):
     """Evaluate the polynomial NAME on secret shares and compare with plaintext."""
     require("secure eval", "mpc")
@@ -202,16 +216,17 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
     else:
         x = np.random.default_rng(seed).uniform(lo, hi, count or 10000)
     magnitude = max(abs(lo), abs(hi))
-    planned = plan_eval(act, parties, x.size, magnitude, frac_bits, budget)
+    planned = plan_eval(act, parties, x.size, magnitude, frac_bits, budget, truncation)
     out = run(eval_program, parties, transport=transport, frac_bits=planned.frac_bits, timeout=timeout, tls=tls,
               args=(name, None if registry is None else str(registry), x, magnitude),
               params={"activation": act.approximation.to_dict(), "inputs": int(x.size)},
-              session_options={"failure_budget": budget})[0]["value"]
+              session_options={"failure_budget": budget, "truncation": planned.truncation})[0]["value"]
     stats, secure_values, online = out["stats"], out["values"], out["online_seconds"]
     plain = act(x)
     exact = get_target(act.approximation.func).np(x)
     result = {
         "activation": name, "inputs": int(x.size), "parties": parties, "frac_bits": planned.frac_bits,
+        "truncation": planned.truncation,
         "max_error_vs_polynomial": float(np.max(np.abs(secure_values - plain))),
         "max_error_vs_function": float(np.max(np.abs(secure_values - exact))),
         "transport": transport, "fixed_point_bound": out["bound"],
@@ -227,7 +242,7 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
         click.echo(dumps(result))
         return
     click.echo(f"{name} on {x.size} secret-shared inputs, {parties} parties ({transport}), "
-               f"{planned.frac_bits} fractional bits")
+               f"{planned.frac_bits} fractional bits, {planned.truncation} truncation")
     click.echo(f"  max |secure - polynomial|  {result['max_error_vs_polynomial']:.3e}"
                f"   (bound {result['fixed_point_bound']:.3e})")
     click.echo(f"  max |secure - {act.approximation.func}|{'':<{max(0, 9 - len(act.approximation.func))}}"
@@ -235,6 +250,8 @@ def secure_eval(name, input_path, count, parties, frac_bits, budget, seed, trans
     click.echo(f"  {stats.rounds} rounds (floor {stats.floor_rounds}), {stats.bytes_per_party} bytes sent "
                f"per party (floor {stats.floor_bytes_per_party}), {stats.multiplications} multiplications; "
                f"offline {stats.offline_bytes} bytes in {stats.offline_seconds:.3f} s; online {online:.3f} s")
-    if parties == 2:
+    if planned.truncation == "local":
         click.echo(f"  local truncations fail with probability below {stats.truncation_failure_bound:.1e} "
                    f"(SecureML; budget {budget:.1e})")
+    else:
+        click.echo("  truncations with the dealer's help (Escudero et al.) cannot fail")

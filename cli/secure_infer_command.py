@@ -74,7 +74,8 @@ def shares_part(read: list) -> dict:
             "activations": activations, "bounds": bounds, "features": features}
 
 
-def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_of_range: bool):
+def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_of_range: bool,
+                truncation: str = "auto"):
     """Plan a local run from the announcements the parties would make (exit 2 before any process starts)."""
     from mpc.encoder import EncodingError
     from mpc.inference import describe_model, plan_forecast, public_model
@@ -86,12 +87,12 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
                                                          model["features"])))
         config, activations, bounds, _ = public_model(announced)
     planned = plan_forecast(config, activations, bounds, x.shape, float(np.max(np.abs(x), initial=0.0)), frac_bits,
-                            budget, allow_out_of_range)
+                            budget, allow_out_of_range, truncation)
     if "shares" in model and planned.frac_bits < model["public"]["frac_bits"]:
         shared = model["public"]["frac_bits"]
         raise EncodingError(f"the model's shares hold {shared} fractional bits but this run can use at most "
-                            f"{planned.frac_bits} within the failure budget; give --frac-bits {shared} or more with a "
-                            "larger --max-failure-probability, or fewer windows (--limit)")
+                            f"{planned.frac_bits}; give --frac-bits {shared} or more (with --truncation dealer if the "
+                            "failure budget does not allow it)")
     warn_out_of_range(planned.out_of_range, activations)
     return planned
 
@@ -153,8 +154,8 @@ def load_model_or_shares(paths: tuple, registry):
               help="Write the secure forecasts (MW) here: .npy, or text with one value per line.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress goes to stderr).")
 def secure_infer(model_files, data, time_column, load_column, holiday_calendar, split, limit, batch_size, parties,
-                 frac_bits, budget, allow_out_of_range, transport, timeout, tls_cert, tls_key, tls_ca, registry,
-                 output, as_json):
+                 frac_bits, truncation, budget, allow_out_of_range, transport, timeout, tls_cert, tls_key, tls_ca,
+                 registry, output, as_json):
     """Forecast with MODEL_FILE on secret shares: the model owner (party 0) shares the weights, the data
     owner (party 1) the windows, and only the data owner learns the forecasts.  MODEL_FILE may instead be the
     two share files of a model trained with approx secure train --keep-shared (MODEL.party0.npz
@@ -182,16 +183,17 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     x = x[:limit] if limit else x
     actual = dataset.loads[dataset.target_pos[dataset.splits[split]]][:len(x)]
     plain = forecast(model, x) if model is not None else None
-    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range)
-    settings = {"frac_bits": planned.frac_bits, "budget": budget, "allow_out_of_range": allow_out_of_range,
-                "progress": None if as_json else progress_bar}
+    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range, truncation)
+    settings = {"frac_bits": planned.frac_bits, "truncation": planned.truncation, "budget": budget,
+                "allow_out_of_range": allow_out_of_range, "progress": None if as_json else progress_bar}
     data_part = {"x": x, "batch_size": batch_size}
     if model is None:
         data_part["public"] = owner_part["public"]
     results = run(forecast_program, parties, transport=transport, frac_bits=planned.frac_bits, timeout=timeout, tls=tls,
                   args=(owner_part, data_part, settings),
                   params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
-                          "weights": "shares" if model is None else "model owner"})
+                          "weights": "shares" if model is None else "model owner"},
+                  session_options={"truncation": planned.truncation})
     owner = results[1 if transport == "tcp" else 0]["value"]
     stats, secure_forecasts = owner["stats"], owner["forecasts"]
     if output:
@@ -201,7 +203,8 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     summary = {
         "model": list(model_files) if model is None else str(model_files[0]), "from_shares": model is None,
         "data": dataset.source, "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
-        "transport": transport, "frac_bits": planned.frac_bits, "secure": secure_scores, "plaintext": plain_scores,
+        "transport": transport, "frac_bits": planned.frac_bits, "truncation": planned.truncation,
+        "secure": secure_scores, "plaintext": plain_scores,
         "max_abs_difference": float(np.max(np.abs(secure_forecasts - plain))) if plain is not None else None,
         "mape_difference": secure_scores["mape"] - plain_scores["mape"] if plain is not None else None,
         **run_figures(stats, owner["online_seconds"], len(x)),
@@ -213,7 +216,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     click.echo(f"data: {dataset.source}")
     what = " + ".join(model_files) + (" (each party its own share)" if model is None else "")
     click.echo(f"{what}: {len(x)} {split} windows on secret shares ({parties} parties, {transport}, "
-               f"{planned.frac_bits} fractional bits, batches of {batch_size})")
+               f"{planned.frac_bits} fractional bits, {planned.truncation} truncation, batches of {batch_size})")
     click.echo(f"{'':12}{'RMSE (MW)':>11}{'MAE (MW)':>10}{'MAPE':>10}")
     for label, sc in (("secure", secure_scores), ("plaintext", plain_scores)):
         if sc is not None:
@@ -238,7 +241,7 @@ def run_figures(stats, online_seconds: float, windows: int) -> dict:
         "online_seconds": online_seconds - stats.offline_seconds,
         "inferences_per_second": windows / online_seconds,
         "online_inferences_per_second": windows / max(online_seconds - stats.offline_seconds, 1e-9),
-        "truncation_failure_bound": stats.truncation_failure_bound,
+        "truncation": stats.truncation, "truncation_failure_bound": stats.truncation_failure_bound,
     }
 
 
@@ -251,5 +254,9 @@ def echo_figures(summary: dict, stats) -> None:
                + f"; offline {stats.offline_bytes} bytes in {stats.offline_seconds:.2f} s")
     click.echo(f"online {summary['online_seconds']:.2f} s; {summary['inferences_per_second']:.1f} inferences per "
                f"second with the dealer's work, {summary['online_inferences_per_second']:.1f} without")
+    if stats.truncation == "dealer":
+        click.echo("truncation with the dealer's help: exact to one unit, it cannot fail (one opening per "
+                   "truncated element, counted above)")
+        return
     click.echo(f"local truncations fail with probability below {stats.truncation_failure_bound:.1e} (budget "
                f"{summary['max_failure_probability']:.1e}), assuming the pre-activations inside the fitted intervals")

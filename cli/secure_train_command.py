@@ -14,7 +14,7 @@ from approx.errors import ApproxError
 from cli.app import registry_option
 from cli.model_shares import SHARE_FORMAT, check_share_output, share_paths, write_shares
 from cli.progress import progress
-from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option
+from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
 from cli.strict_json import dumps
 
 __all__ = ["secure_train_command", "train_program", "SHARE_FORMAT", "step_progress", "epoch_losses", "run_figures",
@@ -232,11 +232,13 @@ def safety_training_options(fn):
     """What both parties must agree on: fractional bits, failure budget, out-of-range, what is opened."""
     for decorator in reversed([
         click.option("--frac-bits", type=click.IntRange(1, 30), default=None,
-                     help="Fixed-point fractional bits f in Z_2^64 [default: the largest up to 16 whose run "
-                          "truncation-failure bound fits --max-failure-probability]."),
+                     help="Fixed-point fractional bits f in Z_2^64 [default: chosen with --truncation: the largest "
+                          "up to 16 whose run's local truncation-failure bound fits --max-failure-probability, or 16 "
+                          "with the dealer's truncation]."),
+        truncation_option(8),  # mpc.training.precision.MIN_FRAC_BITS: local truncation from 8 bits up
         click.option("--max-failure-probability", "budget", type=BUDGET, default=TRAINING_BUDGET, show_default=True,
-                     help="Largest accepted bound on the probability that any truncation of the run fails (at most "
-                          "1e-6); a run above it is refused."),
+                     help="Largest accepted bound on the probability that any local truncation of the run fails (at "
+                          "most 1e-6); a local run above it is refused."),
         allow_out_of_range_option,
         click.option("--reveal-loss", is_flag=True,
                      help="Open each step's training loss (the batch's, one number) to both parties and show it in "
@@ -281,8 +283,8 @@ MLP_ONLY = MLP_DATA + MLP_DESIGN
 def secure_train_command(model_kind, data, label_column, time_column, load_column, holiday_calendar, hidden,
                          activation, window, lags, cell, gate_activation, cell_activation, hidden_activation,
                          output_activation, hidden_size, dense_size, epochs, batch_size, lr, l2, seed, loss_scale,
-                         parties, transport, timeout, frac_bits, budget, allow_out_of_range, weight_bound,
-                         gradient_bound, reveal_loss, keep_shared, registry, output, force, as_json):
+                         parties, transport, timeout, frac_bits, truncation, budget, allow_out_of_range,
+                         weight_bound, gradient_bound, reveal_loss, keep_shared, registry, output, force, as_json):
     """Train on secret shares: the data owner (party 1) shares the samples, the initial weights come from the
     public --seed, the weights stay shared for the whole run and are opened to the model owner (party 0) only
     at the end (or never, with --keep-shared).  The same training runs in plaintext (nn) beside it.  This runs
@@ -296,11 +298,12 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from mpc.forecaster import weight_bounds as published_bounds
     from mpc.launch import run
     from mpc.training.activations import check_trainable
-    from mpc.training.loop import Samples, TrainSettings, choose_frac_bits
+    from mpc.training.loop import Samples, TrainSettings, plan_run
     from nn.training import TrainConfig
 
     if parties != 2:
-        raise ApproxError(f"secure training runs with 2 parties (local truncation), not {parties}; use --parties 2")
+        raise ApproxError(f"secure training runs with 2 parties (the model owner and the data owner), not {parties}; "
+                          "use --parties 2")
     check_options(click.get_current_context(), model_kind, FORECASTER_ONLY, MLP_ONLY)
     check_loss_scale(loss_scale)
     output = output or DEFAULT_OUTPUT[model_kind]
@@ -334,23 +337,27 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     program_parts = {"train": secure_parts["train"], "validation": secure_parts["val"]}
     if keep_shared:  # the test predictions on shares, opened to the data owner: the model is opened to nobody
         program_parts["test"] = secure_parts["test"]
-    if frac_bits is None:  # refused here, before any process starts, if fewer than 8 bits would fit
-        public = {name: Samples.public(*xy, sliding=model_kind == "forecaster") for name, xy in program_parts.items()}
-        frac_bits = choose_frac_bits(model_kind, config, activations, public["train"], settings, weight_bounds,
-                                     public["validation"], public.get("test"))
+    # fractional bits and truncation (local within the budget from 8 bits up, else the dealer's), refused before
+    # any process starts
+    public = {name: Samples.public(*xy, sliding=model_kind == "forecaster") for name, xy in program_parts.items()}
+    planned = plan_run(model_kind, config, activations, public["train"], settings, weight_bounds, frac_bits,
+                       truncation, public["validation"], public.get("test"))
+    frac_bits = planned.frac_bits
     features = {} if model_kind == "mlp" else {"window": window, "lags": list(parse_lags(None, None, lags))}
     results = run(train_program, 2, transport=transport, frac_bits=frac_bits, timeout=timeout,
                   args=(model_kind, config, activations, program_parts, settings, init, weight_bounds, keep_shared,
                         not as_json, features),
                   params={"max_failure_probability": budget, "allow_out_of_range": allow_out_of_range,
                           "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                          "reveal_loss": reveal_loss, "keep_shared": keep_shared})
+                          "reveal_loss": reveal_loss, "keep_shared": keep_shared},
+                  session_options={"truncation": planned.truncation})
     owner, holder = results[MODEL_OWNER]["value"], results[-1]["value"]
     # the plaintext twin: the same initial weights, polynomials, batches and learning rate, in float64
     train_to_the_last_epoch(twin, parts["train"], parts["val"], TrainConfig(epochs, batch_size, lr, l2, None,
                                                                             epochs + 1, seed))
     summary = _summary(model_kind, twin, owner, holder, parts, dataset, keep_shared, registry)
     summary.update({"model": model_kind, "transport": transport, "parties": 2, "frac_bits": frac_bits,
+                    "truncation": planned.truncation,
                     "epochs": epochs, "batch_size": batch_size, "lr": lr, "l2": l2, "seed": seed,
                     "loss_scale": loss_scale, "max_failure_probability": budget, "keep_shared": keep_shared,
                     "reveal_loss": reveal_loss, "output": paths})
@@ -426,7 +433,7 @@ def run_figures(value: dict) -> dict:
     return {
         "bytes_per_party_per_step": cost.bytes_per_party, "rounds_per_step": cost.rounds,
         "floor_bytes_per_step": cost.floor_bytes_per_party, "floor_rounds_per_step": cost.floor_rounds,
-        "triples_per_step": cost.triples,
+        "triples_per_step": cost.triples, "truncation": cost.truncation,
         # the samples masked and opened once before the first step (SecureML's "data masked once")
         "setup_bytes_per_party": value["setup_cost"].bytes_per_party, "setup_rounds": value["setup_cost"].rounds,
         "seconds_per_epoch": float(np.mean(value["seconds_per_epoch"])), "epochs_run": len(value["seconds_per_epoch"]),
@@ -445,7 +452,8 @@ def _model_meta(kind, data, label_column, table, dataset, time_column, load_colu
 
     record = {"summary": json.loads(dumps({**summary, "train": {
         "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"]}}))}
+        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"],
+        "truncation": summary["truncation"]}}))}
     if kind == "mlp":
         return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
                          "classes": table.classes}, **record}
@@ -480,8 +488,14 @@ def echo_run(summary: dict) -> None:
                f"{summary['floor_bytes_per_step']}), after a set-up of {summary['setup_rounds']} round and "
                f"{summary['setup_bytes_per_party']} bytes per party (the data masked and opened once); "
                f"{summary['seconds_per_epoch']:.2f} s per epoch, "
-               f"{summary['epochs_run']} epochs, {summary['frac_bits']} fractional bits")
+               f"{summary['epochs_run']} epochs, {summary['frac_bits']} fractional bits, {summary['truncation']} "
+               "truncation")
     condition = (" (conditional on the declared bounds and on the pre-activations staying inside the intervals)"
                  if summary["failure_bound_conditional"] else "")
-    click.echo(f"local truncations of the run fail with probability below {summary['truncation_failure_bound']:.1e} "
-               f"(budget {summary['max_failure_probability']:.1e}){condition}")
+    if summary["truncation"] == "dealer":
+        click.echo("truncations with the dealer's help: exact to one unit, they cannot fail (one opening of every "
+                   "truncated element, counted above)")
+    else:
+        click.echo(f"local truncations of the run fail with probability below "
+                   f"{summary['truncation_failure_bound']:.1e} (budget {summary['max_failure_probability']:.1e})"
+                   f"{condition}")

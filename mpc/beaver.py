@@ -17,7 +17,8 @@ selection of its rows keeps its mask and opening
 (:meth:`mpc.tensor.SharedTensor.__getitem__`): the dealer forms the products
 of the stored mask's rows, so a batch drawn from it opens nothing.  Every
 product of one call shares one round (none if all operands were opened
-before) and one truncation.
+before) and one truncation (local, or one more round with the dealer's
+truncation).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def compute(requests: list) -> list:
     list of SharedTensor, one per request
         Each with magnitude M_x M_y (times the inner dimension for matmul) and
         error k (M_x E_y + M_y E_x + E_x E_y) + 2^-f (k the inner dimension, 1
-        elementwise; 2^-f for the truncation).
+        elementwise; 2^-f for the truncation).  In dealer mode the truncation
+        takes a second round (:mod:`mpc.truncation`).
     """
     x0 = requests[0][1]
     s, cls = x0.session, type(x0)
@@ -107,7 +109,9 @@ def compute(requests: list) -> list:
                        inner * (x.magnitude * y.error + y.magnitude * x.error + x.error * y.error),
                        max(x.opened_depth, y.opened_depth)))
     out = []
-    for shares, (magnitude, error, depth) in zip(truncate(s, products, [b[0] for b in bounds]), bounds):
-        s.costs.reached(depth)
-        out.append(cls(s, shares, magnitude + s.ulp, error + s.ulp, depth))
+    for b in bounds:
+        s.costs.reached(b[2])
+    truncated = truncate(s, products, [b[0] for b in bounds], max(b[2] for b in bounds))
+    for shares, (magnitude, error, depth) in zip(truncated, bounds):
+        out.append(cls(s, shares, magnitude + s.ulp, error + s.ulp, depth + s.truncation_depth))
     return out

@@ -8,10 +8,12 @@ follows CrypTen's communicator: opening m ring elements to everybody costs each
 party (n - 1) 8 m bytes and one round; opening them to one party costs each
 other party 8 m bytes.
 
-The floor is what any dealer-assisted protocol needs for the same circuit:
-every secret operand of a product opened once (8 (n - 1) bytes per element
-per party), every opened result element once, and as many rounds as openings
-on the critical path (``floor_rounds``, the circuit's depth).
+The floor is what any dealer-assisted protocol needs for the same circuit and
+truncation: every secret operand of a product opened once (8 (n - 1) bytes per
+element per party), every truncated element opened once in dealer mode (8 (n -
+1); nothing for local truncation), every opened result element once, and as
+many rounds as openings on the critical path (``floor_rounds``, the circuit's
+depth; a dealer truncation adds one).
 """
 
 from __future__ import annotations
@@ -94,9 +96,11 @@ class SessionStats:
     offline_seconds : float
         Time spent drawing correlations.
     floor_rounds, floor_bytes_per_party : int
-        The theoretical minimum for the same circuit (:mod:`mpc.costs`).
+        The theoretical minimum for the same circuit and truncation (:mod:`mpc.costs`).
+    truncation : str
+        The truncation protocol, ``"local"`` or ``"dealer"`` (:mod:`mpc.truncation`).
     truncation_failure_bound : float
-        Bound on the probability that any 2-party local truncation so far went wrong.
+        Bound on the probability that any local truncation so far went wrong (0 in dealer mode).
     """
 
     rounds: int
@@ -108,6 +112,7 @@ class SessionStats:
     offline_seconds: float
     floor_rounds: int
     floor_bytes_per_party: int
+    truncation: str
     truncation_failure_bound: float
 
     def __sub__(self, before: "SessionStats") -> "SessionStats":
@@ -121,6 +126,7 @@ class SessionStats:
                             offline_seconds=self.offline_seconds - before.offline_seconds,
                             floor_rounds=self.floor_rounds - before.floor_rounds,
                             floor_bytes_per_party=self.floor_bytes_per_party - before.floor_bytes_per_party,
+                            truncation=self.truncation,
                             truncation_failure_bound=self.truncation_failure_bound - before.truncation_failure_bound)
 
     def as_dict(self) -> dict:

@@ -9,9 +9,9 @@ owner's, neither in the others').  It
    bounds; the data owner the windows' shape, their bound and the batch size --
    each checked on arrival (:func:`public_model`, :func:`public_data`);
 2. plans the run from them, identically in every process (:func:`plan_forecast`):
-   the truncation-failure bound against the budget, products that could reach
-   2^62, pre-activations whose bounds leave their intervals -- refused before
-   any secret is shared;
+   the fractional bits and the truncation protocol (local within the failure
+   budget, or the dealer's), products that could reach 2^62, pre-activations
+   whose bounds leave their intervals -- refused before any secret is shared;
 3. shares the weights -- or, for a model trained with ``--keep-shared``, each
    party inputs its own share of them, after the data owner checked that both
    share files are halves of one model -- and forecasts batch after batch;
@@ -186,8 +186,13 @@ def public_data(announced, config: dict) -> tuple[tuple, float, int]:
 
 
 def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, magnitude: float,
-                  frac_bits: int | None, budget: float, allow_out_of_range: bool):
+                  frac_bits: int | None, budget: float, allow_out_of_range: bool, truncation: str = "auto"):
     """Plan secure inference from public information only (:func:`mpc.planning.plan`): one window is the probe.
+
+    Parameters
+    ----------
+    truncation : {"auto", "local", "dealer"}
+        The policy of :func:`mpc.planning.choose` (local truncation from ``MIN_LOCAL_BITS`` bits up).
 
     Returns
     -------
@@ -196,8 +201,9 @@ def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, m
     Raises
     ------
     EncodingError
-        If the run exceeds the budget at ``frac_bits`` (naming the largest safe setting), a product can
-        reach 2^62, or (unless allowed) a pre-activation can leave its polynomial's interval.
+        If local truncation was asked for and the run exceeds the budget at ``frac_bits`` (naming the
+        largest safe setting and ``--truncation dealer``), a product can reach 2^62, or (unless allowed)
+        a pre-activation can leave its polynomial's interval.
     """
     windows, steps, features = shape
 
@@ -208,7 +214,7 @@ def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, m
         model.forecast(np.zeros((1, steps, features)), (1, steps, features), magnitude)
         return session
 
-    return plan(probe, windows, frac_bits, budget)
+    return plan(probe, windows, frac_bits, budget, truncation)
 
 
 def public_shares(announced) -> dict | None:
@@ -294,8 +300,8 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         callable that builds x from the announced features (window, lags); for a model kept shared also
         ``public`` and ``shares`` of its own share file; None elsewhere.
     settings : dict
-        ``frac_bits`` (int, or None: the largest safe up to 16), ``budget`` (float),
-        ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None),
+        ``frac_bits`` (int, or None: chosen by the plan), ``truncation`` ("auto", "local" or "dealer";
+        default auto), ``budget`` (float), ``allow_out_of_range`` (bool), ``progress`` (callable wrapping the batch iterable, or None),
         ``on_plan`` (callable (Plan, activations), e.g. to warn about pre-activations out of range; or None).
 
     Returns
@@ -329,15 +335,15 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         "shape": list(x.shape), "magnitude": float(np.max(np.abs(x), initial=0.0)),
         "batch_size": data["batch_size"]} if x is not None else None), config)
     planned = plan_forecast(config, activations, bounds, shape, magnitude, settings["frac_bits"],
-                            settings["budget"], settings["allow_out_of_range"])
+                            settings["budget"], settings["allow_out_of_range"], settings.get("truncation", "auto"))
     if from_shares is not None and planned.frac_bits < from_shares["frac_bits"]:
         raise EncodingError(f"the model's shares hold {from_shares['frac_bits']} fractional bits but this run can "
-                            f"use at most {planned.frac_bits} within the failure budget; give --frac-bits "
-                            f"{from_shares['frac_bits']} or more with a larger --max-failure-probability, or "
-                            "fewer windows per run")
+                            f"use at most {planned.frac_bits}; give --frac-bits {from_shares['frac_bits']} or more "
+                            "(with --truncation dealer if the failure budget does not allow it)")
     if settings.get("on_plan"):
         settings["on_plan"](planned, activations)
     session.set_frac_bits(planned.frac_bits)
+    session.set_truncation(planned.truncation)
     session.failure_budget, session.allow_out_of_range = settings["budget"], settings["allow_out_of_range"]
     if from_shares is not None:
         held = {**((model or {}).get("shares") or {}), **((data or {}).get("shares") or {})}

@@ -71,7 +71,8 @@ def run(program, parties: int = 2, *, transport: str = "inprocess", args: tuple 
         Public parameters the parties check at set-up (TCP); the program's name and the fractional
         bits are always among them.
     session_options : dict, optional
-        Keyword arguments of :class:`mpc.tensor.Session` (``failure_budget``, ``allow_out_of_range``).
+        Keyword arguments of :class:`mpc.tensor.Session` (``truncation``, ``failure_budget``,
+        ``allow_out_of_range``).
 
     Returns
     -------

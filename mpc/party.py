@@ -73,7 +73,8 @@ def run_party(program, party: int, parties: int, *, peers: dict, dealer: tuple, 
     frac_bits, timeout, tls, session, params, seed, insecure
         As :func:`mpc.tcp.connect`.
     session_options : dict, optional
-        Keyword arguments of :class:`mpc.tensor.Session` (``failure_budget``, ``allow_out_of_range``).
+        Keyword arguments of :class:`mpc.tensor.Session` (``truncation``, ``failure_budget``,
+        ``allow_out_of_range``).
 
     Returns
     -------

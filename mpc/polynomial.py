@@ -21,20 +21,45 @@ against the true sigmoid or tanh.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
+from approx.interval import Interval
 from mpc.beaver import compute
 from mpc.encoder import EncodingError
-from mpc.tensor import SharedTensor, concatenate
+from mpc.tensor import SharedTensor, concatenate, mul_public_many
 from mpc.truncation import truncate
 
-__all__ = ["evaluate", "evaluate_many", "power_plan", "ASSUMED_ERROR"]
+__all__ = ["evaluate", "evaluate_many", "power_plan", "power_range", "ASSUMED_ERROR"]
 
 ASSUMED_ERROR = 2.0**-10  # fixed-point error assumed by evaluate_many(inside=True)
+RANGE_PIECES = 1024  # sub-intervals of [-1, 1] over which power_range encloses a polynomial
+
+
+def power_range(coef) -> float:
+    """A rigorous bound on max |sum_k coef[k] t^k| over t in [-1, 1].
+
+    Horner's scheme in outward-rounded interval arithmetic (:mod:`approx.interval`) on
+    ``RANGE_PIECES`` sub-intervals of [-1, 1]; each piece's enclosure contains the polynomial's
+    values there, so the largest end bounds it everywhere.  For a fitted polynomial this is about
+    max |f| on its interval plus its error (tight to about 1/RANGE_PIECES of its slope), where the
+    sum of the absolute coefficients can be several times more.
+    """
+    return _power_range(tuple(float(c) for c in np.asarray(coef, dtype=np.float64)))
+
+
+@functools.lru_cache(maxsize=256)
+def _power_range(coef: tuple) -> float:
+    ends = np.linspace(-1.0, 1.0, RANGE_PIECES + 1)
+    t = Interval(ends[:-1], ends[1:])
+    value = Interval(np.full(RANGE_PIECES, coef[-1]))
+    for c in coef[-2::-1]:
+        value = value * t + c
+    return float(np.max(value.mag()))
 
 
 def power_plan(powers: set[int]) -> list[list[tuple[int, int, int]]]:
@@ -114,9 +139,10 @@ def evaluate_many(pairs: list, inside: bool = False) -> list:
         The caller vouches that every x lies in its activation's interval
         (e.g. as a network's domain monitor reports), and that the fixed-point
         values stay within ``ASSUMED_ERROR`` of the exact ones (as measured):
-        then |t| <= 1 + 2^-10 and |p| <= sum |native coefficients| + 2^-10 bound
-        the magnitudes, instead of worst-case propagation, which explodes in a
-        recurrent circuit (the magnitudes feed the truncation-failure bound).
+        then |t| <= 1 + 2^-10 and |p| <= max |p| on the interval + 2^-10
+        (:func:`power_range`) bound the magnitudes, instead of worst-case
+        propagation, which explodes in a recurrent circuit (the magnitudes feed
+        the truncation-failure bound and the overflow check).
 
     Returns
     -------
@@ -137,8 +163,8 @@ def evaluate_many(pairs: list, inside: bool = False) -> list:
     if inside:
         _check_inside(pairs)
     ts = []
-    for x, activation in pairs:
-        t = x.mul_public(activation.scale)
+    # t = scale x + shift for every pair with one truncation (one round in dealer mode)
+    for (x, activation), t in zip(pairs, mul_public_many([(x, a.scale) for x, a in pairs])):
         t = (t + activation.shift if activation.shift else t).reshape((-1,))
         if inside:  # |t| <= 1 exactly, and the fixed-point t within an ulp-sized error of it
             t.magnitude = min(t.magnitude, 1.0 + min(t.error, ASSUMED_ERROR))
@@ -164,15 +190,19 @@ def evaluate_many(pairs: list, inside: bool = False) -> list:
             total += powers[k].shares[:, lo:hi] * ring
             magnitude += c * powers[k].magnitude
             error += c * powers[k].error + (powers[k].magnitude + powers[k].error) * session.ulp / 2
-        if inside:  # |T_k(t)|, |P_k(t)| <= 1 on [-1, 1]: the native coefficients bound p there
-            magnitude = min(magnitude, float(np.sum(np.abs(activation.approximation.coef))) + min(error, ASSUMED_ERROR))
+        if inside:  # the range of p - a_0 over t in [-1, 1] bounds the sum, up to its fixed-point error
+            magnitude = min(magnitude, power_range(np.concatenate([[0.0], coef[1:]])) + min(error, ASSUMED_ERROR))
         totals.append(total)
         bounds.append((magnitude, error))
     depth = max(p.depth for p in powers.values())
     out = []
-    for (x, activation), shares, (magnitude, error) in zip(pairs, truncate(session, totals, [b[0] for b in bounds]),
-                                                            bounds):
+    truncated = truncate(session, totals, [b[0] for b in bounds], depth)
+    for (x, activation), shares, (magnitude, error) in zip(pairs, truncated, bounds):
         result = SharedTensor(session, shares.reshape(shares.shape[:1] + x.shape), magnitude + session.ulp,
-                              error + session.ulp, depth)
-        out.append(result + activation.power_coef[0] if activation.power_coef[0] else result)
+                              error + session.ulp, depth + session.truncation_depth)
+        result = result + activation.power_coef[0] if activation.power_coef[0] else result
+        if inside:  # and p's own range bounds p, not the sum's bound plus |a_0|
+            result.magnitude = min(result.magnitude,
+                                   power_range(activation.power_coef) + min(result.error, ASSUMED_ERROR))
+        out.append(result)
     return out

@@ -13,7 +13,8 @@ The dealer hands out correlated randomness, each piece to be used exactly once:
   the dealer forms A[rows] B, A[rows]^T B ... from the mask A it keeps, so that
   a matrix masked and opened once (the training data, SecureML section 4.2)
   serves the products of every batch drawn from it;
-* truncation triples (r, (r mod 2^63) >> f, r >> 63) for n > 2 parties (for 2 parties truncation is local).
+* truncation triples (r, (r mod 2^63) >> f, r >> 63) for the dealer's truncation (any number of
+  parties; 2 parties may truncate locally instead: :mod:`mpc.truncation`).
 
 As in CrypTen's ``TrustedThirdParty`` (``crypten/mpc/provider/ttp_provider.py``)
 the dealer shares one 16-byte seed with each party, and every party expands

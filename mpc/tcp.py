@@ -30,6 +30,7 @@ from mpc.csprng import protocol_seed
 from mpc.handshake import TlsConfig, check_addresses, describe
 from mpc.provider import PartyProvider
 from mpc.sharing import ZeroSharing
+from mpc.truncation import resolve_mode
 from mpc.wire import DEALER, MessageType, ProtocolError, TransportError, peer_name
 
 __all__ = ["TcpCommunicator", "connect"]
@@ -129,18 +130,21 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
     session : str
         Identifies the computation; connections from another one are refused.
     params : dict of str -> value, optional
-        Public parameters every party must agree on (``frac_bits`` is added unless given); compared at set-up.
+        Public parameters every party must agree on (``frac_bits`` and ``truncation``, the session's
+        mode, are added unless given); compared at set-up.
     listener : socket.socket, optional
         The listening socket (bound, listening) the parties above this one dial; needed unless this is the last.
     insecure : bool
         Allow plaintext TCP to non-loopback addresses.
     session_options : dict, optional
-        Further keyword arguments of :class:`mpc.tensor.Session`.
+        Further keyword arguments of :class:`mpc.tensor.Session` (``truncation``, ``failure_budget``, ...).
 
     Raises
     ------
     TransportError
         If a peer does not connect in time, is unknown or refused, disagrees on a public parameter, or fails.
+    ValueError
+        For a truncation mode this number of parties cannot use.
     """
     from mpc.tensor import Session
 
@@ -159,7 +163,10 @@ def connect(party: int, parties: int, addresses: dict, dealer: tuple, *, frac_bi
         if listener is not None:
             listener.close()
         raise
-    public = {name: describe(value) for name, value in {"frac_bits": frac_bits, **(params or {})}.items()}
+    # the truncation protocol is a public parameter like the fractional bits: parties that disagree stop here
+    mode = resolve_mode((session_options or {}).get("truncation"), parties)
+    public = {name: describe(value) for name, value in
+              {"frac_bits": frac_bits, "truncation": mode, **(params or {})}.items()}
     me = Identity(party, parties, session, public)
     deadline = time.monotonic() + timeout
     channels: dict = {}

@@ -32,9 +32,9 @@ from mpc.csprng import CSPRNG, protocol_seed
 from mpc.encoder import EncodingError, FixedPointEncoder
 from mpc.provider import Provider, TrustedThirdParty
 from mpc.sharing import ZeroSharing, aligned
-from mpc.truncation import OFFSET_BITS, RingOverflowError, truncate
+from mpc.truncation import OFFSET_BITS, RingOverflowError, resolve_mode, truncate
 
-__all__ = ["Session", "SharedTensor", "concatenate"]
+__all__ = ["Session", "SharedTensor", "concatenate", "mul_public_many"]
 
 
 class Session:
@@ -53,8 +53,13 @@ class Session:
         Pseudo-random sharings of zero, for sharing inputs without communication.
     frac_bits : int
         Fixed-point fractional bits f.
+    truncation : {"local", "dealer"} or None
+        How products are truncated (:mod:`mpc.truncation`): ``"local"`` (SecureML; 2 parties only, no
+        communication, fails with probability up to |x| 2^2f / 2^63 per element) or ``"dealer"``
+        (Escudero et al.; one opening and one round per product level, never fails).  Default: local
+        for 2 parties, dealer for more.
     failure_budget : float or None
-        Most truncation-failure probability a 2-party run may accumulate; a gate
+        Most truncation-failure probability a local-truncation run may accumulate; a gate
         that would pass it raises :class:`~mpc.encoder.EncodingError` before it
         runs.  None (default): no limit, the bound is only reported; the ``approx``
         commands plan every run against ``mpc.truncation.FAILURE_BUDGET`` (2^-20)
@@ -69,17 +74,19 @@ class Session:
     costs : mpc.costs.Costs
         Rounds, bytes per party, multiplications and the floor, counted where they arise.
     truncation_failure_bound : float
-        Bound on the probability that any 2-party truncation so far failed.
+        Bound on the probability that any local truncation so far failed (0 in dealer mode).
     out_of_range : dict of str -> float
         Activation name -> largest public bound on its input seen outside its interval.
     """
 
     def __init__(self, comm: Communicator, provider: Provider, zeros: ZeroSharing, frac_bits: int = 16, *,
-                 failure_budget: float | None = None, allow_out_of_range: bool = False):
+                 failure_budget: float | None = None, allow_out_of_range: bool = False,
+                 truncation: str | None = None):
         self.comm, self.provider, self.zeros = comm, provider, zeros
         self.costs = comm.costs
         self.encoder = FixedPointEncoder(frac_bits)
         self.parties = comm.parties
+        self.truncation = resolve_mode(truncation, self.parties)
         self.truncation_failure_bound = 0.0
         self.failure_budget, self.allow_out_of_range = failure_budget, allow_out_of_range
         self.out_of_range: dict = {}
@@ -99,7 +106,7 @@ class Session:
             Master seed that makes every share reproducible (tests, comparing
             transports); default: fresh seeds from os.urandom.
         **options
-            ``failure_budget``, ``allow_out_of_range`` (see :class:`Session`).
+            ``failure_budget``, ``allow_out_of_range``, ``truncation`` (see :class:`Session`).
 
         Raises
         ------
@@ -124,6 +131,25 @@ class Session:
             raise RuntimeError("the fractional bits can only change before the computation starts")
         self.encoder = FixedPointEncoder(frac_bits)
 
+    def set_truncation(self, truncation: str) -> None:
+        """Change the truncation protocol before anything is shared (e.g. once a run is planned).
+
+        Raises
+        ------
+        RuntimeError
+            If a gate ran already.
+        ValueError
+            For a mode this number of parties cannot use.
+        """
+        if self.started:
+            raise RuntimeError("the truncation can only change before the computation starts")
+        self.truncation = resolve_mode(truncation, self.parties)
+
+    @property
+    def truncation_depth(self) -> int:
+        """Openings a truncation adds to the critical path: 1 in dealer mode, 0 in local mode."""
+        return 1 if self.truncation == "dealer" else 0
+
     @property
     def ulp(self) -> float:
         """2^-f, the fixed-point resolution."""
@@ -136,7 +162,8 @@ class Session:
         return SessionStats(rounds=c.rounds, bytes_per_party=max(c.bytes_sent), bytes_by_party=tuple(c.bytes_sent),
                             multiplications=c.multiplications, triples=dict(p.counts), offline_bytes=p.offline_bytes,
                             offline_seconds=p.offline_seconds, floor_rounds=c.floor_rounds,
-                            floor_bytes_per_party=c.floor_bytes, truncation_failure_bound=self.truncation_failure_bound)
+                            floor_bytes_per_party=c.floor_bytes, truncation=self.truncation,
+                            truncation_failure_bound=self.truncation_failure_bound)
 
     def share(self, values=None, magnitude: float | None = None, owner: int = 0, shape=None) -> "SharedTensor":
         """Secret-share an owner's float values, without communication (pseudo-random zero sharing).
@@ -287,15 +314,8 @@ class SharedTensor:
         return self + (-other if isinstance(other, SharedTensor) else -np.asarray(other, dtype=np.float64))
 
     def mul_public(self, value) -> "SharedTensor":
-        """Multiply by a public real (encoded with f bits), then truncate."""
-        public = np.asarray(value, dtype=np.float64)
-        ring = self.session.encoder.encode(public)
-        rounded = np.max(np.abs(self.session.encoder.decode(ring)), initial=0.0)
-        s = self.session
-        (shares,) = truncate(s, [self.shares * ring], [rounded * self.magnitude])
-        err = rounded * self.error + (self.magnitude + self.error) * s.ulp / 2
-        # truncation: up to one unit of 2^-f
-        return SharedTensor(s, shares, rounded * self.magnitude + s.ulp, err + s.ulp, self.depth)
+        """Multiply by a public real (encoded with f bits), then truncate; by public integers, exactly."""
+        return mul_public_many([(self, value)])[0]
 
     # -- multiplication gates -----------------------------------------------------
     def __mul__(self, other) -> "SharedTensor":
@@ -334,3 +354,45 @@ def concatenate(tensors: list, axis: int = -1) -> SharedTensor:
     return SharedTensor(first.session, np.concatenate([t.shares for t in tensors], axis=axis),
                         max(t.magnitude for t in tensors), max(t.error for t in tensors),
                         max(t.depth for t in tensors))
+
+
+def mul_public_many(pairs: list) -> list:
+    """Each tensor times its public real, with one truncation for all (one round in dealer mode, none in local).
+
+    Parameters
+    ----------
+    pairs : list of (SharedTensor, array_like of float)
+        Tensors of one session and public values broadcastable to their shapes.  A value made of
+        integers only (e.g. an activation's scale 1 on [-1, 1]) is applied exactly, without truncation.
+
+    Returns
+    -------
+    list of SharedTensor
+
+    Raises
+    ------
+    RingOverflowError
+        If a product can reach 2^62 at these fractional bits.
+    """
+    s = pairs[0][0].session
+    out: list = [None] * len(pairs)
+    pending, products, bounds = [], [], []
+    for n, (x, value) in enumerate(pairs):
+        public = np.asarray(value, dtype=np.float64)
+        if np.all(np.abs(public) < 2.0**31) and np.all(public == np.round(public)):
+            k = float(np.max(np.abs(public), initial=0.0))
+            shares = x.shares * public.astype(np.int64).astype(np.uint64)
+            out[n] = SharedTensor(s, shares, x._sum_bound(k * x.magnitude), k * x.error, x.depth)
+            continue
+        ring = s.encoder.encode(public)
+        rounded = float(np.max(np.abs(s.encoder.decode(ring)), initial=0.0))
+        pending.append((n, x, rounded))
+        products.append(x.shares * ring)
+        bounds.append(rounded * x.magnitude)
+    if pending:
+        depth = max(x.depth for _, x, _ in pending)
+        for (n, x, rounded), shares in zip(pending, truncate(s, products, bounds, depth)):
+            err = rounded * x.error + (x.magnitude + x.error) * s.ulp / 2
+            # truncation: up to one unit of 2^-f
+            out[n] = SharedTensor(s, shares, rounded * x.magnitude + s.ulp, err + s.ulp, x.depth + s.truncation_depth)
+    return out

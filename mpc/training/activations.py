@@ -19,7 +19,8 @@ products of one level of all pairs still share one round.
 Pre-activations are checked against each polynomial's interval with the
 public bounds the tensors carry (:class:`mpc.training.precision.PublicBounds`)
 before the polynomial is evaluated.  Inside the interval |t| <= 1, so the
-powers and p are bounded by the coefficients; as in secure inference
+powers are bounded by 1 and p and p' by their ranges over t in [-1, 1]
+(:func:`mpc.polynomial.power_range`); as in secure inference
 (``inside=True`` of :func:`mpc.polynomial.evaluate_many`) the fixed-point
 error is assumed below ``ASSUMED_ERROR`` there, because the worst-case error
 propagated through a recurrence grows without bound while the measured one
@@ -32,12 +33,12 @@ import numpy as np
 
 from approx.activations import PolynomialActivation
 from approx.errors import ApproxError
-from mpc.polynomial import ASSUMED_ERROR, power_plan
-from mpc.tensor import SharedTensor
+from mpc.polynomial import ASSUMED_ERROR, power_plan, power_range
+from mpc.tensor import SharedTensor, mul_public_many
 from mpc.training.rounds import times_integer
 from mpc.truncation import truncate
 
-__all__ = ["activate", "check_trainable", "SlopeTerms"]
+__all__ = ["activate", "check_trainable", "SlopeTerms", "truncated"]
 
 ELEMENTARY = ("square", "identity")
 
@@ -85,15 +86,24 @@ def _linear(terms: list, bound: float | None):
     return total, magnitude, error
 
 
-def _truncated(items: list) -> list:
-    """SharedTensors from (terms, bound, constant, depth) items: one truncation for all, then + constant."""
-    parts = [_linear(terms, bound) for terms, bound, _, _ in items]
+def truncated(items: list) -> list:
+    """SharedTensors from (terms, bound, constant, depth, total) items: one truncation for all, then + constant.
+
+    ``bound`` bounds the exact sum of the terms and ``total`` (or None) the exact sum plus the constant,
+    each up to the fixed-point error (taken at most ``ASSUMED_ERROR``).
+    """
+    parts = [_linear(terms, bound) for terms, bound, _, _, _ in items]
     session = items[0][0][0][1].session
     out = []
-    for shares, (_, magnitude, error), (_, _, constant, depth) in zip(
-            truncate(session, [p[0] for p in parts], [p[1] for p in parts]), parts, items):
-        value = SharedTensor(session, shares, magnitude + session.ulp, error + session.ulp, depth)
-        out.append(value + float(constant) if constant else value)
+    depth = max(item[3] for item in items)
+    for shares, (_, magnitude, error), (_, _, constant, depth, total) in zip(
+            truncate(session, [p[0] for p in parts], [p[1] for p in parts], depth), parts, items):
+        value = SharedTensor(session, shares, magnitude + session.ulp, error + session.ulp,
+                             depth + session.truncation_depth)
+        value = value + float(constant) if constant else value
+        if total is not None:
+            value.magnitude = min(value.magnitude, total + min(value.error, ASSUMED_ERROR))
+        out.append(value)
     return out
 
 
@@ -122,9 +132,13 @@ class SlopeTerms:
 
     def combine(self, d: SharedTensor, products: list) -> SharedTensor:
         """d f'(z) from d and the products of :meth:`requests` (local, one truncation)."""
+        return truncated([self.item(d, products)])[0]
+
+    def item(self, d: SharedTensor, products: list) -> tuple:
+        """What :meth:`combine` truncates, for :func:`truncated` to truncate with others at once."""
         terms = [(self.constant, d)] + [(c, p) for (c, _), p in zip(self.terms, products)]
         depth = max([d.depth] + [p.depth for p in products])
-        return _truncated([(terms, self.bound * d.magnitude, 0.0, depth)])[0]
+        return terms, self.bound * d.magnitude, 0.0, depth, None
 
     def times(self, d: SharedTensor):
         """Round program: d f'(z) (one round)."""
@@ -161,11 +175,18 @@ def activate(pairs: list, bounds, slope_terms: bool = False):
     out: list = [None] * len(pairs)
     powers: dict = {}  # pair index -> {k: t^k}
     plans: dict = {}
+    polynomials = []
     for n, (z, act, label) in enumerate(pairs):
         check_trainable(act, label)
         if isinstance(act, PolynomialActivation):
             bounds.check_range(label, z, act)
-            t = z.mul_public(act.scale)
+            polynomials.append(n)
+    # t = scale z + shift of every polynomial with one truncation (one round in dealer mode)
+    scaled = dict(zip(polynomials, mul_public_many([(pairs[n][0], pairs[n][1].scale) for n in polynomials])
+                      if polynomials else []))
+    for n, (z, act, label) in enumerate(pairs):
+        if isinstance(act, PolynomialActivation):
+            t = scaled[n]
             t = t + act.shift if act.shift else t
             t.magnitude = min(t.magnitude, 1.0 + min(t.error, ASSUMED_ERROR))  # z inside [a, b]: |t| <= 1
             coef = act.power_coef
@@ -189,19 +210,19 @@ def activate(pairs: list, bounds, slope_terms: bool = False):
         act = pairs[n][1]
         slope = _slope_coef(act)
         depth = max(v.depth for v in p.values())
-        value_bound = float(np.sum(np.abs(act.approximation.coef)))  # |T_k|, |P_k| <= 1 on [-1, 1]
-        slope_bound = float(np.sum(np.abs(slope)))
-        items.append(([(c, p[k]) for k, c in enumerate(act.power_coef) if k and c] or [(0.0, p[1])], value_bound,
-                      act.power_coef[0], depth))
+        # |t| <= 1: p and p' within their ranges over [-1, 1], their parts without the constant within theirs
+        coef = act.power_coef
+        items.append(([(c, p[k]) for k, c in enumerate(coef) if k and c] or [(0.0, p[1])],
+                      power_range(np.concatenate([[0.0], coef[1:]])), coef[0], depth, power_range(coef)))
         where.append((n, "value"))
         if slope_terms:
             out[n] = (None, SlopeTerms(float(slope[0]), [(float(c), p[k]) for k, c in enumerate(slope) if k and c],
-                                       slope_bound))
+                                       power_range(slope)))
         else:
-            items.append(([(c, p[k]) for k, c in enumerate(slope) if k and c] or [(0.0, p[1])], slope_bound, slope[0],
-                          depth))
+            items.append(([(c, p[k]) for k, c in enumerate(slope) if k and c] or [(0.0, p[1])],
+                          power_range(np.concatenate([[0.0], slope[1:]])), slope[0], depth, power_range(slope)))
             where.append((n, "slope"))
-    values = _truncated(items) if items else []
+    values = truncated(items) if items else []
     for (n, kind), value in zip(where, values):
         out[n] = (value, out[n][1]) if kind == "value" else (out[n][0], value)
     return out

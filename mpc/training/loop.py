@@ -28,15 +28,18 @@ Who holds what (2 parties and a dealer; semi-honest, as the rest of ``mpc``):
 
 Before the first step the run is planned on a throwaway in-process session
 with zero data (its costs and truncation-failure bound depend only on the
-public shapes and bounds): a run whose failure bound exceeds the budget is
-refused (:mod:`mpc.training.precision`), and during the run the accumulated
-bound is checked again after every step.
+public shapes and bounds): products that can reach 2^62 are refused, and with
+local truncation a run whose failure bound exceeds the budget is refused
+(:mod:`mpc.training.precision`) and the accumulated bound is checked again
+after every step.  With the dealer's truncation (``Session.in_process(...,
+truncation="dealer")``) nothing can fail and the bound is 0.
+:func:`plan_run` chooses the fractional bits and the truncation of a run
+(:func:`mpc.planning.choose`) before any session exists.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 import warnings
 
@@ -49,11 +52,11 @@ from mpc.tensor import Session
 from mpc.training.activations import check_trainable
 from mpc.training.models import SecureLSTMForecaster, SecureMLP, forecaster_shapes, mlp_shapes
 from mpc.training.precision import (FAILURE_BUDGET, MIN_FRAC_BITS, PublicBounds, TrainingPrecisionError,
-                                    check_failure_budget, max_frac_bits)
+                                    check_failure_budget)
 from mpc.training.sgd import sgd_update, summed_squared_error
 
 __all__ = ["secure_train", "TrainSettings", "Samples", "SharedSamples", "SecureTrainResult", "build_model",
-           "parameter_shapes", "predict", "validation_loss", "plan_step", "choose_frac_bits", "run_failure_bound",
+           "parameter_shapes", "predict", "validation_loss", "plan_step", "plan_run", "run_failure_bound",
            "MODEL_OWNER", "DATA_OWNER"]
 
 
@@ -295,14 +298,16 @@ def _step(model, params, x, y, settings, bounds, batch) -> float | None:
 
 
 def plan_step(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
-              weight_bounds: dict, frac_bits: int, predicted: tuple = ()) -> dict:
+              weight_bounds: dict, frac_bits: int, predicted: tuple = (), truncation: str = "local") -> dict:
     """Costs and truncation-failure bound of one step, from public information only.
 
     Runs a step on a throwaway in-process session with zero data and the
     public bounds (weights at the declared bound when there is one: the worst
     step of the run), pre-activation range checks included.  Arguments as
     :func:`secure_train`; ``predicted`` lists the other samples the run
-    predicts (validation, test), whose bounds count too.
+    predicts (validation, test), whose bounds count too; ``truncation`` is
+    the session's mode (local: the failure bound of local truncation; dealer:
+    its costs, bound 0).
 
     Returns
     -------
@@ -314,7 +319,7 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
         truncation-failure bound of predicting one batch and its squared error
         (validation, test).
     """
-    s = Session.in_process(2, frac_bits, seed=b"\0" * 16)
+    s = Session.in_process(2, frac_bits, seed=b"\0" * 16, truncation=truncation)
     zeros = {name: np.zeros(shape) for name, shape in parameter_shapes(kind, config).items()}
     # the worst step: weights at their declared bound (the weights grow towards it during the run)
     params = {name: s.share(zeros[name], magnitude=max(weight_bounds[name], settings.weight_bound or 0.0))
@@ -361,28 +366,45 @@ def run_failure_bound(plan: dict, train: Samples, settings: TrainSettings, valid
     return plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / steps
 
 
-def choose_frac_bits(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
-                     weight_bounds: dict, validation: Samples | None = None, test: Samples | None = None) -> int:
-    """The most fractional bits up to 16 whose run fits ``settings.failure_budget``, from public information only.
+def plan_run(kind: str, config: dict, activations: dict, train: Samples, settings: TrainSettings,
+             weight_bounds: dict, frac_bits: int | None, truncation: str = "auto",
+             validation: Samples | None = None, test: Samples | None = None):
+    """Fractional bits and truncation of a training run (:func:`mpc.planning.choose`), from public facts.
 
-    Planned at ``MIN_FRAC_BITS`` (large values overflow the ring at many bits): a step's bound scales as 4^f.
+    The run's local-truncation failure bound at f is its steps times a step's (:func:`plan_step`), plus
+    its predictions (validation after every epoch, test at the end) times a prediction's; local
+    truncation is chosen from ``mpc.training.precision.MIN_FRAC_BITS`` (8) bits up, the dealer's
+    otherwise.
+
+    Parameters
+    ----------
+    frac_bits : int or None
+        None: the most up to 16 that the policy allows.
+    truncation : {"auto", "local", "dealer"}
+    validation, test : Samples, optional
+        The samples the run predicts (their public bounds count).
+
+    Returns
+    -------
+    mpc.planning.Plan
 
     Raises
     ------
-    TrainingPrecisionError
-        If fewer than ``MIN_FRAC_BITS`` would fit (fewer can only be asked for explicitly), naming the most
-        that fit.
+    mpc.encoder.EncodingError
+        If the run cannot be made safe as asked (see :func:`mpc.planning.choose`).
+    mpc.training.precision.PreactivationRangeError
+        If a pre-activation bound exceeds its polynomial's interval (not allowed).
     """
+    from mpc.planning import choose
+
     steps = settings.epochs * _batches(train, settings.batch_size)
     predicted = tuple(p for p in (validation, test) if p is not None)
-    low = run_failure_bound(plan_step(kind, config, activations, train, settings, weight_bounds, MIN_FRAC_BITS,
-                                      predicted), train, settings, validation, test)
-    if not math.isfinite(low):
-        return 16
-    frac_bits = min(16, max_frac_bits(low, MIN_FRAC_BITS, steps, settings.failure_budget))
-    if frac_bits < MIN_FRAC_BITS:  # names the bits that would fit
-        check_failure_budget(low, MIN_FRAC_BITS, steps, settings.failure_budget)
-    return frac_bits
+
+    def evaluate(f):
+        step = plan_step(kind, config, activations, train, settings, weight_bounds, f, predicted)
+        return steps * run_failure_bound(step, train, settings, validation, test), {}
+
+    return choose(evaluate, frac_bits, settings.failure_budget, truncation, MIN_FRAC_BITS)
 
 
 def secure_train(session: Session, kind: str, config: dict, activations: dict, train: Samples,
@@ -430,9 +452,11 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     Raises
     ------
     TrainingPrecisionError
-        If the run's truncation-failure bound exceeds ``settings.failure_budget``
-        (before the first step, or as soon as the accumulated bound would), or
-        if the declared weight bound does not hold for the trained weights.
+        With local truncation, if the run's truncation-failure bound exceeds ``settings.failure_budget``
+        (before the first step, or as soon as the accumulated bound would); in either mode, if the
+        declared weight bound does not hold for the trained weights.
+    mpc.truncation.RingOverflowError
+        If a product of the worst step the public bounds allow can reach 2^62 (before the first step).
     mpc.training.precision.PreactivationRangeError
         If a pre-activation bound exceeds its polynomial's interval (not allowed): before the first
         step for the worst step the public bounds allow, or at the step where it happens.
@@ -440,14 +464,18 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         If an activation cannot be evaluated on shares.
     """
     if session.parties != 2:
-        raise TrainingPrecisionError(f"secure training runs with 2 parties (local truncation), not {session.parties}")
+        raise TrainingPrecisionError(f"secure training runs with 2 parties (the model owner and the data owner), "
+                                     f"not {session.parties}")
     frac_bits = session.encoder.frac_bits
     steps_per_epoch = _batches(train, settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     predicted = tuple(p for p in (validation, test) if p is not None)
-    plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits, predicted)
+    # overflow and range checks in both modes; the failure bound of local truncation
+    plan = plan_step(kind, config, activations, train, settings, weight_bounds, frac_bits, predicted,
+                     session.truncation)
     per_step = run_failure_bound(plan, train, settings, validation, test)
-    planned = check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget)
+    planned = (0.0 if session.truncation == "dealer" else
+               check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget))
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     setup = session.stats()
     params = _share_params(session, kind, config, weights, weight_bounds)
@@ -483,8 +511,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
             if not projected <= settings.failure_budget:  # NaN refuses too
                 raise TrainingPrecisionError(f"after step {done} the truncation-failure bound of this run is "
                                              f"projected at {projected:.3g}, above {settings.failure_budget:g}: the "
-                                             "public bounds grew; declare weight and gradient bounds or use fewer "
-                                             "fractional bits")
+                                             "public bounds grew; declare weight and gradient bounds, use fewer "
+                                             "fractional bits, or truncate with the dealer")
             if on_step is not None:
                 on_step(epoch, step, steps_per_epoch, loss)
         result.seconds_per_epoch.append(time.perf_counter() - start)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from mpc.tensor import SharedTensor, concatenate
-from mpc.training.activations import activate
+from mpc.training.activations import activate, truncated
 from mpc.training.rounds import sum_rows
 
 __all__ = ["SecureLSTM", "zeros_like"]
@@ -69,10 +69,17 @@ class SecureLSTM:
     def _ask(self, own: list):
         side, self._side = self._side, []
         products = yield own + [request for _, _, requests, _ in side for request in requests]
-        start = len(own)
+        start, items, where = len(own), [], []
         for store, key, requests, finish in side:
-            store[key] = finish(products[start:start + len(requests)])
+            value = finish(products[start:start + len(requests)])
             start += len(requests)
+            if isinstance(value, SharedTensor):
+                store[key] = value
+            else:  # a slope's combination: truncated with the others at once (one round in dealer mode)
+                items.append(value)
+                where.append((store, key))
+        for (store, key), value in zip(where, truncated(items) if items else []):
+            store[key] = value
         return products[:len(own)]
 
     def _with_side(self, program):
@@ -94,7 +101,7 @@ class SecureLSTM:
         if self._training and slope is None:
             store[key] = x
         elif self._training:
-            self._side.append((store, key, slope.requests(x), lambda products: slope.combine(x, products)))
+            self._side.append((store, key, slope.requests(x), lambda products: slope.item(x, products)))
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, xs: list, steps: int, out: list, training: bool = True):

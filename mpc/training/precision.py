@@ -1,13 +1,13 @@
 """Fixed point for training: truncation-failure budget, fractional bits, and pre-activation range checks.
 
-Truncation.  For 2 parties every product is truncated locally (SecureML,
-Mohassel & Zhang 2017, Theorem 1): exact up to one unit of 2^-f -- and since
-the shares are uniform the rounding is unbiased, i.e. stochastic rounding,
-which is what lets fixed-point SGD apply updates smaller than 2^-f on average
-(Gupta et al., *Deep Learning with Limited Numerical Precision*, ICML 2015) --
-except with probability at most |x| 2^(2f) / 2^63 per element, when the
-result is off by about 2^(64 - 2f) and the training is ruined.  The session
-adds these probabilities up over every truncated element
+Truncation.  With local truncation (SecureML, Mohassel & Zhang 2017, Theorem
+1) every product is truncated without communication: exact up to one unit of
+2^-f -- and since the shares are uniform the rounding is unbiased, i.e.
+stochastic rounding, which is what lets fixed-point SGD apply updates smaller
+than 2^-f on average (Gupta et al., *Deep Learning with Limited Numerical
+Precision*, ICML 2015) -- except with probability at most |x| 2^(2f) / 2^63
+per element, when the result is off by about 2^(64 - 2f) and the training is
+ruined.  The session adds these probabilities up over every truncated element
 (``Session.truncation_failure_bound``); a training step's sum S(f) scales as
 4^f, so over a run of N steps the failure bound is N S(f), and
 
@@ -15,6 +15,10 @@ adds these probabilities up over every truncated element
 
 is the most fractional bits a run can use within ``budget`` (1e-6 by
 default).  :func:`check_failure_budget` refuses a setting above the budget.
+The dealer's truncation (``Session.in_process(..., truncation="dealer")``, Escudero et al.
+2020) rounds without bias too and never fails, at one opening per truncated
+element; :func:`mpc.training.loop.plan_run` chooses between them, local from
+``MIN_FRAC_BITS`` bits up (:func:`mpc.planning.choose`).
 
 Range.  A polynomial is only close to its target on its interval [a, b], and
 nothing on shares can see a pre-activation outside it without a comparison

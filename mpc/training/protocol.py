@@ -19,7 +19,7 @@ data owner's (party 1), each connected to the other and to the dealer
    the model owner checks it (:func:`public_samples`);
 3. has the model owner announce a bound on |w| of each initial weight tensor;
 4. plans the run from public information only, the same in both processes
-   (:func:`mpc.training.loop.choose_frac_bits`), and trains
+   (:func:`mpc.training.loop.plan_run`), and trains
    (:func:`mpc.training.loop.secure_train`): after every epoch the validation
    loss is opened to the model owner (one number); with ``reveal_loss`` every
    step's loss to both; after the last epoch the test predictions to the data
@@ -44,7 +44,7 @@ import numpy as np
 from approx.errors import ApproxError
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER, weight_bounds
 from mpc.inference import describe_activations, rebuild_activations
-from mpc.training.loop import Samples, TrainSettings, choose_frac_bits, parameter_shapes, secure_train
+from mpc.training.loop import Samples, TrainSettings, parameter_shapes, plan_run, secure_train
 from mpc.wire import ProtocolError
 
 __all__ = ["training_program", "describe_design", "public_design", "describe_samples", "public_samples",
@@ -296,11 +296,12 @@ def training_program(session, model: dict | None, data: dict | None, settings: d
     train_settings = TrainSettings(hyper["epochs"], hyper["batch_size"], hyper["lr"], hyper["l2"], hyper["seed"],
                                    hyper["loss_scale"], settings["budget"], settings["allow_out_of_range"],
                                    hyper["weight_bound"], hyper["gradient_bound"], settings["reveal_loss"])
-    frac_bits = settings["frac_bits"]
-    if frac_bits is None:
-        frac_bits = choose_frac_bits(kind, config, design["activations"], public["train"], train_settings, bounds,
-                                     public["val"], public["test"])
+    # both parties plan the same fractional bits and truncation from the same public facts
+    planned = plan_run(kind, config, design["activations"], public["train"], train_settings, bounds,
+                       settings["frac_bits"], settings.get("truncation", "auto"), public["val"], public["test"])
+    frac_bits = planned.frac_bits
     session.set_frac_bits(frac_bits)
+    session.set_truncation(planned.truncation)
     if settings.get("on_start"):
         settings["on_start"](hyper["epochs"] * -(-public["train"].x_shape[0] // hyper["batch_size"]), hyper["epochs"])
     start = time.perf_counter()

@@ -19,9 +19,9 @@ import math
 import numpy as np
 
 from mpc.beaver import compute
-from mpc.tensor import SharedTensor
+from mpc.tensor import SharedTensor, mul_public_many
 
-__all__ = ["drive", "run", "sum_rows", "times_integer", "scale"]
+__all__ = ["drive", "run", "sum_rows", "times_integer", "scale", "scale_many"]
 
 
 def drive(*programs) -> list:
@@ -89,8 +89,24 @@ def scale(x: SharedTensor, c: float) -> SharedTensor:
     ValueError
         If c is not positive and finite.
     """
-    if not (math.isfinite(c) and c > 0):
-        raise ValueError(f"scale takes a positive finite constant, got {c}")
-    k = min(max(0, -math.frexp(c)[1]), x.session.encoder.frac_bits)
-    out = x.mul_public(c * 2.0**k)
-    return out.mul_public(2.0**-k) if k else out
+    return scale_many([(x, c)])[0]
+
+
+def scale_many(pairs: list) -> list:
+    """:func:`scale` of several (tensor, c) pairs, their truncations together (two rounds in dealer mode).
+
+    Raises
+    ------
+    ValueError
+        If a c is not positive and finite.
+    """
+    ks = []
+    for x, c in pairs:
+        if not (math.isfinite(c) and c > 0):
+            raise ValueError(f"scale takes a positive finite constant, got {c}")
+        ks.append(min(max(0, -math.frexp(c)[1]), x.session.encoder.frac_bits))
+    out = mul_public_many([(x, c * 2.0**k) for (x, c), k in zip(pairs, ks)])
+    shifted = [n for n, k in enumerate(ks) if k]
+    for n, value in zip(shifted, mul_public_many([(out[n], 2.0**-ks[n]) for n in shifted]) if shifted else []):
+        out[n] = value
+    return out

@@ -18,7 +18,7 @@ relative precision.
 from __future__ import annotations
 
 from mpc.beaver import compute
-from mpc.training.rounds import scale, sum_rows
+from mpc.training.rounds import scale_many, sum_rows
 
 __all__ = ["mse_output_grad", "summed_squared_error", "sgd_update", "is_weight"]
 
@@ -74,9 +74,14 @@ def sgd_update(params: dict, grads: dict, lr: float, batch: int, l2: float = 0.0
     loss_scale : int
         S, divided out here.
     """
-    for name, g in grads.items():
-        p = params[name]
-        new = p - scale(g, lr / (batch * loss_scale))
-        if l2 and is_weight(name):
-            new = new - scale(p, lr * l2)
+    # every parameter's update with the same two truncations (two rounds in dealer mode, none in local)
+    names = list(grads)
+    decay = [name for name in names if l2 and is_weight(name)]
+    steps = scale_many([(grads[name], lr / (batch * loss_scale)) for name in names]
+                       + [(params[name], lr * l2) for name in decay])
+    shrink = dict(zip(decay, steps[len(names):]))
+    for name, step in zip(names, steps):
+        new = params[name] - step
+        if name in shrink:
+            new = new - shrink[name]
         params[name] = new if bounds is None else bounds.cap_weight(new)

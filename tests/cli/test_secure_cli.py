@@ -62,10 +62,17 @@ def test_unsafe_fractional_bits_are_refused_naming_the_largest_safe(registry):
     chosen = json.loads(CliRunner().invoke(cli_group, [*base, "--json"]).stdout)
     assert chosen["truncation_failure_bound"] <= 2.0**-20 == chosen["max_failure_probability"]
     f = chosen["frac_bits"]
-    line = refused(*base, "--frac-bits", str(f + 1))
+    assert chosen["truncation"] == "local" and f >= 12  # auto: local from MIN_LOCAL_BITS up
+    line = refused(*base, "--frac-bits", str(f + 1), "--truncation", "local")
     assert f"fail with probability up to" in line and f"the largest safe setting is --frac-bits {f}" in line
-    line = refused(*base, "--frac-bits", "30")  # 2^62 reached: refused, not revealed as garbage with exit 0
+    assert "--truncation dealer" in line  # the fix that keeps the bits
+    line = refused(*base, "--frac-bits", "30", "--truncation", "local")  # 2^62 reached: refused, not garbage
     assert "can reach 2^62" in line and f"--frac-bits {f}" in line
+    line = refused(*base, "--frac-bits", "30")  # in any mode; auto names the largest that keeps below 2^62
+    assert "can reach 2^62" in line and "the largest safe setting is --frac-bits" in line
+    dealer = json.loads(CliRunner().invoke(cli_group, [*base, "--json", "--frac-bits", str(f + 1)]).stdout)
+    assert dealer["truncation"] == "dealer" and dealer["frac_bits"] == f + 1  # auto: the dealer keeps the bits
+    assert dealer["truncation_failure_bound"] == 0.0 and dealer["max_error_vs_polynomial"] <= dealer["fixed_point_bound"]
     loose = json.loads(CliRunner().invoke(cli_group, [*base, "--json", "--max-failure-probability", "0.5"]).stdout)
     assert loose["frac_bits"] > f and loose["max_error_vs_polynomial"] <= loose["fixed_point_bound"]
 

@@ -79,25 +79,36 @@ def run_roles(hosts, model_extra=(), data_extra=()):
     return {name: finish(proc) for name, proc in (("data", data), ("model", model), ("dealer", dealer))}
 
 
-def test_three_hosts_compute_what_the_local_mode_does(hosts):
-    outcome = run_roles(hosts)
+@pytest.mark.parametrize("truncation", ["auto", "dealer"])
+def test_three_hosts_compute_what_the_local_mode_does(hosts, truncation):
+    extra = ["--truncation", truncation]
+    outcome = run_roles(hosts, model_extra=extra, data_extra=extra)
     for name, (code, out, err) in outcome.items():
         assert code == 0, (name, err)
     data = json.loads(outcome["data"][1])
     model = json.loads(outcome["model"][1])
     assert data["windows"] == 6 and data["frac_bits"] == model["frac_bits"] and data["rounds"] == model["rounds"]
+    assert data["truncation"] == model["truncation"] == ("local" if truncation == "auto" else "dealer")
+    if truncation == "dealer":  # the dealer served the truncation triples of the last party
+        assert data["frac_bits"] == 16 and data["truncation_failure_bound"] == 0.0
+        assert json.loads(outcome["dealer"][1])["counts"]["truncation"] > 0
     assert "secure" in data and "windows" not in model and "secure" not in model  # the model owner learns nothing
     forecasts = np.load(hosts["data"] / "forecasts.npy")
-    # the plaintext model on the same windows: the secure forecasts are within the fixed-point noise of it
+    # the plaintext model on the same windows, built as the data owner builds them (from the announced
+    # features; it scales its loads by their own range, which the model's file does not announce): the secure
+    # forecasts are within the fixed-point noise of it
     model_, meta = load_model(hosts["model"] / "m.npz", registry=hosts["model"] / "r.json")
-    dataset = model_dataset(meta, str(hosts["data"] / "loads.csv"), "timestamp", "load", "GB/ENG")
+    dataset = model_dataset({"features": meta["features"]}, str(hosts["data"] / "loads.csv"), "timestamp", "load",
+                            "GB/ENG")
     plain = dataset.to_mw(forecast(model_, dataset.part("test")[0][:6]))
     assert forecasts.shape == (6,)
     assert np.max(np.abs(forecasts - plain)) < 2.0 ** (8 - data["frac_bits"]) * (dataset.load_max - dataset.load_min)
     assert sorted(os.listdir(hosts["dealer"])) == ["ca.pem", "me.crt", "me.key"]  # the dealer held nothing else
 
 
-def test_roles_that_disagree_on_the_fractional_bits_all_stop_with_one_line(hosts):
-    outcome = run_roles(hosts, model_extra=["--frac-bits", "10"], data_extra=["--frac-bits", "12"])
+@pytest.mark.parametrize("option,mine,theirs", [("--frac-bits", "10", "12"), ("--truncation", "local", "dealer")])
+def test_roles_that_disagree_on_the_fractional_bits_all_stop_with_one_line(hosts, option, mine, theirs):
+    outcome = run_roles(hosts, model_extra=[option, mine], data_extra=[option, theirs])
+    parameter = option[2:].replace("-", "_")
     for name, (code, out, err) in outcome.items():
-        assert code == 2 and err.count("\n") <= 2 and "public parameter frac_bits" in err, (name, err)
+        assert code == 2 and err.count("\n") <= 2 and f"public parameter {parameter}" in err, (name, err)

@@ -78,25 +78,33 @@ def test_forecaster_round_trip(poly_registry, tmp_path, monkeypatch):
     args = ["secure", "train", "--model", "forecaster", "--data", load_csv(tmp_path / "load.csv"),
             "--window", "4", "--hidden-size", "3", "--dense-size", "2", "--gate-activation", POLY_GATE,
             "--cell-activation", POLY_CELL, "--epochs", "1", "--batch-size", "16", "--weight-bound", "4",
-            "--gradient-bound", "4", "--allow-out-of-range", "-o", "f.npz", "--json"]
-    refused = invoke(args, poly_registry)  # the budget leaves fewer than 8 fractional bits: not chosen silently
-    assert refused.exit_code == 2 and "no setting with 8 or more fractional bits fits" in refused.output
-    out = invoke([*args, "--frac-bits", "5"], poly_registry)
+            "--gradient-bound", "4", "--allow-out-of-range", "-o", "f.npz", "--json",
+            "--max-failure-probability", "1e-7"]
+    # local truncation would need fewer than 8 fractional bits: not chosen silently, the dealer's fix named
+    refused = invoke([*args, "--truncation", "local"], poly_registry)
+    assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output
+    assert "no setting from 8 to 16 fractional bits" in refused.output and "--truncation dealer" in refused.output
+    out = invoke(args, poly_registry)  # auto: the dealer's truncation at 16 bits, which cannot fail
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout.splitlines()[-1])
-    assert KEYS <= set(summary) and summary["truncation_failure_bound"] <= 1e-6
+    assert summary["truncation"] == "dealer" and summary["frac_bits"] == 16
+    assert KEYS <= set(summary) and summary["truncation_failure_bound"] == 0.0
     # the windows slide: their rows are opened once at set-up, and a step opens none of them
     assert summary["setup_rounds"] == 1
-    assert summary["bytes_per_party_per_step"] == forecaster_step_cost(16, 4, FEATURES, 3, 2, "linear")["bytes_per_party"]
-    assert abs(summary["test_mape"] - summary["plaintext_test_mape"]) <= 0.5 * summary["plaintext_test_mape"]
+    assert abs(summary["test_mape"] - summary["plaintext_test_mape"]) <= 0.05 * summary["plaintext_test_mape"]
     scored = invoke(["evaluate", "f.npz", "--json"], poly_registry)
     assert scored.exit_code == 0 and json.loads(scored.stdout)["test_mape"] == pytest.approx(summary["test_mape"])
+    low = invoke([*args, "--truncation", "local", "--frac-bits", "5"], poly_registry)  # asked for explicitly
+    assert low.exit_code == 0, low.output
+    summary = json.loads(low.stdout.splitlines()[-1])
+    assert summary["truncation"] == "local" and 0 < summary["truncation_failure_bound"] <= 1e-7
+    assert abs(summary["test_mape"] - summary["plaintext_test_mape"]) <= 0.5 * summary["plaintext_test_mape"]
 
 
 @pytest.mark.parametrize("args,message", [
     (["--parties", "3"], "2 parties"),
     (["--activation", "sigmoid"], "hidden layers; --activation"),
-    (["--frac-bits", "20"], "use at most"),
+    (["--frac-bits", "20", "--truncation", "local"], "--truncation dealer (which cannot fail)"),
     (["--no-range-allowance"], "interval"),
 ])
 def test_refusals_exit_2_with_one_line_and_write_nothing(poly_registry, tmp_path, monkeypatch, args, message):

@@ -63,15 +63,30 @@ def test_multiplication_and_matmul_bytes_are_at_the_floor():
     assert stats.offline_bytes == 8 * (2000 + 12)  # the last party's shares of the products
 
 
-def test_three_parties_pay_for_truncation_above_the_floor():
-    s = Session.in_process(3, 16)
+@pytest.mark.parametrize("parties", [2, 3])
+def test_dealer_truncation_is_counted_in_the_floor(parties):
+    s = Session.in_process(parties, 16, truncation="dealer")
     x = s.share(np.full(10, 0.5))
     y = (x * x).reveal()
     stats = s.stats()
-    assert np.allclose(y, 0.25, atol=4 * s.ulp)
-    # square: 1 round, 10 elements to 2 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
-    assert stats.rounds == 3 and stats.floor_rounds == 2
-    assert stats.bytes_per_party == 2 * 8 * (10 + 10 + 10) and stats.floor_bytes_per_party == 2 * 8 * (10 + 10)
+    assert np.allclose(y, 0.25, atol=4 * s.ulp) and stats.truncation == "dealer"
+    # square: 1 round, 10 elements to n - 1 others; truncation: 1 round, 10 elements; reveal: 1 round, 10
+    assert stats.rounds == 3 == stats.floor_rounds
+    assert stats.bytes_per_party == (parties - 1) * 8 * 30 == stats.floor_bytes_per_party
+    assert stats.truncation_failure_bound == 0.0 and stats.triples["truncation"] == 10
+
+
+def test_the_truncation_mode_defaults_by_parties_and_local_needs_two():
+    assert Session.in_process(2).truncation == "local" and Session.in_process(3).truncation == "dealer"
+    with pytest.raises(ValueError, match="2-party protocol"):
+        Session.in_process(3, truncation="local")
+    with pytest.raises(ValueError, match="unknown truncation"):
+        Session.in_process(2, truncation="exact")
+    s = Session.in_process(2)
+    s.set_truncation("dealer")
+    s.share(np.ones(2))
+    with pytest.raises(RuntimeError, match="before the computation starts"):
+        s.set_truncation("local")
 
 
 def test_correlations_and_masks_are_used_once():
@@ -107,8 +122,10 @@ def test_rows_of_a_matrix_opened_once_reuse_its_opening(n, k, m, parties, seed):
     later = x[1:][::-1]  # rows of rows keep the stored mask's rows
     assert later.mask.id == x.mask.id and list(later.mask.rows) == list(range(n - 1, 0, -1))
     square = later * later
-    # only w and d were opened: the batch reused the opening of x (3 parties also pay for truncation)
-    assert s.stats().floor_bytes_per_party - setup.bytes_per_party == 8 * (parties - 1) * (k * m + 3 * m)
+    # only w and d were opened: the batch reused the opening of x (3 parties open each truncated element too)
+    stats = s.stats()
+    assert stats.floor_bytes_per_party - setup.bytes_per_party == 8 * (parties - 1) * (
+        k * m + 3 * m + stats.triples["truncation"])
     assert within(forward, data[rows] @ w) and within(gradient, data[rows].T @ d)
     assert within(square, data[1:][::-1] ** 2)
     # a slice that is not a row selection is a new secret: masked afresh
@@ -235,6 +252,51 @@ def test_three_party_truncation_is_exact_up_to_one_unit_up_to_the_ring_limit(fra
     assert np.all(np.abs(out - value * 0.5) <= 3 * s.ulp)
 
 
+RING_LIMIT = 2**62 - 512  # |x| 2^2f below 2^62: the largest product whose float bound the check lets through
+
+
+@given(st.integers(2, 3), st.integers(1, 30),
+       st.one_of(st.integers(-RING_LIMIT, RING_LIMIT), st.sampled_from([RING_LIMIT, -RING_LIMIT, RING_LIMIT - 1, 0])),
+       st.integers(0, 2**31))
+def test_dealer_truncation_is_exact_to_one_unit_up_to_the_overflow_limit(parties, frac_bits, value, seed):
+    # a product's ring value x 2^2f anywhere below 2^62 (the limit included), for 2 parties as for 3
+    from mpc.truncation import truncate
+
+    s = Session.in_process(parties, frac_bits, seed=seed.to_bytes(16, "little"), truncation="dealer")
+    rng = np.random.default_rng(seed)
+    values = np.array([value, -value, value // 3, 1], dtype=np.int64)
+    shares = rng.integers(0, 2**64, (parties, 4), dtype=np.uint64)
+    shares[0] += values.astype(np.uint64) - shares.sum(axis=0, dtype=np.uint64)  # they add up to the values
+    magnitude = abs(value) / 2.0 ** (2 * frac_bits) if value else 1.0 / 2.0 ** (2 * frac_bits)
+    (out,) = truncate(s, [shares], [magnitude])
+    (opened,) = s.comm.open(out)
+    exact = values >> frac_bits  # floor(x 2^2f / 2^f)
+    assert np.all(np.abs(opened.view(np.int64) - exact) <= 1)
+    assert s.truncation_failure_bound == 0.0 and s.stats().triples["truncation"] == 4
+
+
+@given(st.integers(1, 30))
+def test_both_truncations_refuse_a_product_at_the_overflow_limit(frac_bits):
+    from mpc.truncation import RingOverflowError, truncate
+
+    for mode in ("local", "dealer"):
+        s = Session.in_process(2, frac_bits, truncation=mode)
+        shares = np.zeros((2, 1), dtype=np.uint64)
+        with pytest.raises(RingOverflowError, match="can reach 2\\^62"):
+            truncate(s, [shares], [2.0 ** (62 - 2 * frac_bits)])
+        assert s.costs.rounds == 0  # refused before anything is opened
+
+
+@given(vectors, st.integers(8, 16), st.data())
+def test_two_party_dealer_gates_stay_within_their_error_bounds(x, frac_bits, data):
+    y = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
+    s = Session.in_process(2, frac_bits, truncation="dealer")
+    sx, sy = s.share(x), s.share(y)
+    assert within(sx * sy, x * y) and within(sx.square(), x * x) and within(sx * 0.3, x * 0.3)
+    assert within(sx * 3, x * 3)  # a public integer: exact, no truncation
+    assert s.truncation_failure_bound == 0.0
+
+
 def test_three_party_truncation_opens_a_uniform_value():
     # c = x + 2^62 + r with r uniform on Z_2^64: the opened c's top bits look the same for x = 0 and x = max
     from mpc.communicator import InProcessCommunicator
@@ -289,3 +351,25 @@ def test_a_product_with_a_non_finite_bound_is_refused_not_truncated(bad):
     x = s.share(np.ones(3))
     with pytest.raises(RingOverflowError):
         truncate(s, [x.shares], [1.0, bad])
+
+
+@given(arrays(np.float64, st.integers(1, 9), elements=st.floats(-4, 4)))
+def test_power_range_encloses_the_polynomial_on_the_interval_and_beats_the_coefficient_sum(coef):
+    from mpc.polynomial import power_range
+
+    t = np.linspace(-1.0, 1.0, 4001)
+    values = np.abs(np.polynomial.polynomial.polyval(t, coef))
+    bound = power_range(coef)
+    assert bound >= np.max(values)  # rigorous: never below a value the polynomial takes
+    assert bound <= np.sum(np.abs(coef)) * (1 + 1e-12) + 1e-300  # and never looser than the sum of |coefficients|
+
+
+def test_registry_polynomials_are_bounded_by_their_range_not_their_coefficients():
+    gate = PolynomialActivation(fit("sigmoid", 3, method="chebyshev", interval=(-2.0, 2.0)))
+    s = Session.in_process(2, 16)
+    from mpc.polynomial import evaluate_many
+
+    (y,) = evaluate_many([(s.share(np.linspace(-1.9, 1.9, 9), magnitude=1.9), gate)], inside=True)
+    # max |sigmoid| on [-2, 2] plus the certified error, and a fixed-point error of a few units
+    assert y.magnitude <= 1 / (1 + np.exp(-2.0)) + gate.approximation.errors.error_bound + 2.0**-10
+    assert y.magnitude < np.sum(np.abs(gate.approximation.coef))  # what bounded it before

@@ -163,6 +163,22 @@ def test_parties_that_disagree_on_the_fractional_bits_all_stop_naming_it():
     assert "it has 20, this process 16" in str(threads[0][1]["error"])
 
 
+def test_parties_that_disagree_on_the_truncation_all_stop_naming_it():
+    dealer, listener = listening(), listening()
+    dealer_thread, dealer_out = in_thread(serve, dealer, 2, timeout=10.0, session="s")
+    threads = [in_thread(connect, 0, 2, {}, dealer.getsockname(), timeout=10.0, session="s", listener=listener,
+                         session_options={"truncation": "local"}),
+               in_thread(connect, 1, 2, {0: listener.getsockname()}, dealer.getsockname(), timeout=10.0,
+                         session="s", session_options={"truncation": "dealer"})]
+    for thread, _ in threads:
+        thread.join(20.0)
+    dealer_thread.join(20.0)
+    for _, out in threads:
+        assert isinstance(out["error"], TransportError) and "public parameter truncation" in str(out["error"])
+    assert 'it has "dealer", this process "local"' in str(threads[0][1]["error"])
+    assert "error" in dealer_out  # the dealer is told, and deals nothing
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
     return make_certificates(tmp_path_factory.mktemp("certs"), {

@@ -142,12 +142,19 @@ def test_secure_infer_command_on_a_trained_model(poly_registry, tmp_path, monkey
     auto = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8",
                                           "--batch-size", "4", "--json", "--allow-out-of-range"],
                               catch_exceptions=False)
-    chosen = json.loads(auto.stdout.splitlines()[-1])  # the largest frac bits whose bound fits 2^-20
+    chosen = json.loads(auto.stdout.splitlines()[-1])  # the largest frac bits whose bound fits 2^-20, from 12 up
     assert "WARNING" in auto.output and chosen["out_of_range"]
+    assert chosen["truncation"] == "local" and 12 <= chosen["frac_bits"] < 16
     assert chosen["truncation_failure_bound"] <= chosen["max_failure_probability"] == 2.0**-20
-    unsafe = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8",
-                                            "--allow-out-of-range", "--frac-bits", str(chosen["frac_bits"] + 1)])
+    more = ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8", "--allow-out-of-range", "--frac-bits",
+            str(chosen["frac_bits"] + 1)]
+    unsafe = CliRunner().invoke(cli_group, [*more, "--truncation", "local"])
     assert unsafe.exit_code == 2 and f"the largest safe setting is --frac-bits {chosen['frac_bits']}" in unsafe.output
+    assert "--truncation dealer" in unsafe.output and len(unsafe.output.strip().splitlines()) == 1
+    dealer = json.loads(CliRunner().invoke(cli_group, [*more, "--batch-size", "4", "--json"]).stdout.splitlines()[-1])
+    assert dealer["truncation"] == "dealer" and dealer["frac_bits"] == chosen["frac_bits"] + 1  # auto keeps the bits
+    assert dealer["truncation_failure_bound"] == 0.0 and dealer["max_abs_difference"] < 1e-3
+    assert dealer["rounds"] == dealer["floor_rounds"] * 2 and dealer["floor_rounds"] > 151  # truncation rounds
     out = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8",
                                          "--batch-size", "4", "--json", "--allow-out-of-range", "--frac-bits", "16",
                                          "--max-failure-probability", "0.5"], catch_exceptions=False)

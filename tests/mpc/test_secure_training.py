@@ -134,10 +134,10 @@ def test_scale_keeps_a_small_constant_precise(c, x):
     assert y.error < (c + 4) * s.ulp + 1e-6 * c * np.max(np.abs(x), initial=0)
 
 
-@pytest.mark.parametrize("masked_data", [True, False])
+@pytest.mark.parametrize("truncation,masked_data", [("local", True), ("local", False), ("dealer", True)])
 @pytest.mark.parametrize("sizes,batch", [((6, 5, 3), 4), ((8, 6, 5, 2), 2)])
-def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch, masked_data):
-    s = Session.in_process(2, 16)
+def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, batch, truncation, masked_data):
+    s = Session.in_process(2, 16, truncation=truncation)
     act = approx.get(POLY_GATE, registry=poly_registry)
     rng = np.random.default_rng(0)
     params = {}
@@ -152,22 +152,37 @@ def test_mlp_step_costs_match_the_formula_at_the_floor(poly_registry, sizes, bat
     before = s.stats()
     model.gradients(x[rng.permutation(3 * batch)[:batch]], s.share(np.full((batch, sizes[-1]), 0.5)), {})
     stats = s.stats()
-    cost = mlp_step_cost(sizes, batch, masked_data)
-    assert stats.rounds - before.rounds == cost["rounds"] == stats.floor_rounds
+    cost = mlp_step_cost(sizes, batch, truncation, masked_data=masked_data)
+    assert stats.rounds - before.rounds == cost["rounds"] == stats.floor_rounds == cost["floor_rounds"]
     sent = [after - start for after, start in zip(stats.bytes_by_party, before.bytes_by_party)]
     assert sent == [cost["bytes_per_party"]] * 2 == [stats.floor_bytes_per_party - before.floor_bytes_per_party] * 2
+    assert stats.triples["truncation"] == cost["truncated"]  # each opened once in dealer mode, none locally
     # the data's opening saves its bytes, the weights' are still opened every step
-    assert mlp_step_cost(sizes, batch, False)["bytes_per_party"] - mlp_step_cost(sizes, batch)["bytes_per_party"] \
+    assert mlp_step_cost(sizes, batch, masked_data=False)["bytes_per_party"] - mlp_step_cost(sizes, batch)["bytes_per_party"] \
         == 8 * batch * sizes[0]
 
 
-@pytest.mark.parametrize("masked_data", [True, False])
+@pytest.fixture(scope="module")
+def narrow_registry(tmp_path_factory):
+    """The test polynomials and a tanh on [-1, 1], whose scale 1 needs no truncation."""
+    from approx import Registry
+
+    reg = Registry(tmp_path_factory.mktemp("narrow") / "r.json")
+    for approximation in (fit("sigmoid", 3), fit("tanh", 3), fit("tanh", 3, interval=(-1.0, 1.0))):
+        reg.add(approximation)
+    return reg
+
+
+@pytest.mark.parametrize("truncation,cell_activation,masked_data", [
+    ("local", POLY_CELL, True), ("local", POLY_CELL, False), ("dealer", POLY_CELL, True),
+    ("dealer", "tanh-chebyshev-3[-1,1]", True)])
 @pytest.mark.parametrize("cell", ["standard", "linear"])
 @pytest.mark.parametrize("B,T,F,H,D", [(1, 2, 1, 1, 1), (3, 4, 5, 4, 3), (2, 3, 2, 5, 2)])
-def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H, D, masked_data):
-    s = Session.in_process(2, 16)
-    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, POLY_CELL, cell, "square", "identity", dtype="float64"),
-                       registry=poly_registry, seed=1)
+def test_forecaster_step_costs_match_the_formula(narrow_registry, cell, B, T, F, H, D, truncation, cell_activation,
+                                                 masked_data):
+    s = Session.in_process(2, 16, truncation=truncation)
+    plain = Forecaster(ForecasterConfig(F, H, D, POLY_GATE, cell_activation, cell, "square", "identity",
+                                        dtype="float64"), registry=narrow_registry, seed=1)
     acts = {role: act.activation for role, act in plain.activations().items()}
     model = SecureLSTMForecaster({k: s.share(v) for k, v in plain.params.items()}, acts, cell, PublicBounds(True))
     x = s.share(np.zeros((B, T, F)))
@@ -180,11 +195,14 @@ def test_forecaster_step_costs_match_the_formula(poly_registry, cell, B, T, F, H
         warnings.simplefilter("ignore", OutOfRangeWarning)
         model.gradients(x, s.share(np.zeros((B, 1))), {})
     stats = s.stats()
-    cost = forecaster_step_cost(B, T, F, H, D, cell, masked_data)
+    cost = forecaster_step_cost(B, T, F, H, D, cell, truncation, () if cell_activation == POLY_CELL else ("cell",),
+                                masked_data=masked_data)
     sent = [after - start for after, start in zip(stats.bytes_by_party, before.bytes_by_party)]
     assert sent == [cost["bytes_per_party"]] * 2 == [stats.floor_bytes_per_party - before.floor_bytes_per_party] * 2
-    # one drain round off the critical path
-    assert stats.rounds - before.rounds == cost["rounds"] == stats.floor_rounds + 1
+    assert stats.rounds - before.rounds == cost["rounds"] and stats.floor_rounds == cost["floor_rounds"]
+    assert stats.triples["truncation"] - before.triples["truncation"] == cost["truncated"]
+    if truncation == "local":
+        assert stats.rounds - before.rounds == stats.floor_rounds + 1  # one drain round off the critical path
 
 
 def test_out_of_range_preactivations_are_refused_or_warned(poly_registry):

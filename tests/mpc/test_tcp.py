@@ -28,7 +28,7 @@ def recv_message(sock, peer):
 
 def hello(party, parties, session, frac_bits=16):
     """A HELLO as connect() sends it with its default public parameters."""
-    return hello_payload(party, parties, session, {"frac_bits": describe(frac_bits)})
+    return hello_payload(party, parties, session, {"frac_bits": describe(frac_bits), "truncation": describe("local")})
 
 SEED = b"0123456789abcdef"
 
@@ -75,10 +75,13 @@ def registry_env(tmp_path_factory):
         os.environ["APPROX_REGISTRY"] = before
 
 
-@pytest.mark.parametrize("parties", [2, 3])
-def test_tcp_parties_compute_and_count_what_the_in_process_protocol_does(registry_env, parties):
-    local = run(circuit, parties, args=(50,), seed=SEED)[0]
-    remote = run(circuit, parties, transport="tcp", args=(50,), seed=SEED, timeout=20.0)
+@pytest.mark.parametrize("parties,truncation", [(2, None), (2, "dealer"), (3, None)])
+def test_tcp_parties_compute_and_count_what_the_in_process_protocol_does(registry_env, parties, truncation):
+    options = {"truncation": truncation}  # 2 parties: local by default, or the dealer's as a 3-party run does
+    local = run(circuit, parties, args=(50,), seed=SEED, session_options=options)[0]
+    remote = run(circuit, parties, transport="tcp", args=(50,), seed=SEED, timeout=20.0, session_options=options)
+    assert local["stats"].truncation == ("local" if parties == 2 and truncation is None else "dealer")
+    assert (local["stats"].triples["truncation"] > 0) == (local["stats"].truncation == "dealer")
     assert len(remote) == parties
     for k, result in enumerate(remote):
         assert np.array_equal(result["value"]["z"], local["value"]["z"])
