@@ -75,7 +75,7 @@ def shares_part(read: list) -> dict:
 
 
 def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_of_range: bool,
-                truncation: str = "auto"):
+                truncation: str = "auto", parties: int = 2):
     """Plan a local run from the announcements the parties would make (exit 2 before any process starts)."""
     from mpc.encoder import EncodingError
     from mpc.inference import describe_model, plan_forecast, public_model
@@ -87,7 +87,7 @@ def planned_run(model: dict, x: np.ndarray, frac_bits, budget: float, allow_out_
                                                          model["features"])))
         config, activations, bounds, _ = public_model(announced)
     planned = plan_forecast(config, activations, bounds, x.shape, float(np.max(np.abs(x), initial=0.0)), frac_bits,
-                            budget, allow_out_of_range, truncation)
+                            budget, allow_out_of_range, truncation, parties)
     if "shares" in model and planned.frac_bits < model["public"]["frac_bits"]:
         shared = model["public"]["frac_bits"]
         raise EncodingError(f"the model's shares hold {shared} fractional bits but this run can use at most "
@@ -183,7 +183,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     x = x[:limit] if limit else x
     actual = dataset.loads[dataset.target_pos[dataset.splits[split]]][:len(x)]
     plain = forecast(model, x) if model is not None else None
-    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range, truncation)
+    planned = planned_run(owner_part, x, frac_bits, budget, allow_out_of_range, truncation, parties)
     settings = {"frac_bits": planned.frac_bits, "truncation": planned.truncation, "budget": budget,
                 "allow_out_of_range": allow_out_of_range, "progress": None if as_json else progress_bar}
     data_part = {"x": x, "batch_size": batch_size}

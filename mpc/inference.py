@@ -186,13 +186,16 @@ def public_data(announced, config: dict) -> tuple[tuple, float, int]:
 
 
 def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, magnitude: float,
-                  frac_bits: int | None, budget: float, allow_out_of_range: bool, truncation: str = "auto"):
+                  frac_bits: int | None, budget: float, allow_out_of_range: bool, truncation: str = "auto",
+                  parties: int = 2):
     """Plan secure inference from public information only (:func:`mpc.planning.plan`): one window is the probe.
 
     Parameters
     ----------
     truncation : {"auto", "local", "dealer"}
         The policy of :func:`mpc.planning.choose` (local truncation from ``MIN_LOCAL_BITS`` bits up).
+    parties : int
+        Parties holding shares (local truncation needs 2; more always truncate with the dealer).
 
     Returns
     -------
@@ -214,7 +217,7 @@ def plan_forecast(config: dict, activations: dict, bounds: dict, shape: tuple, m
         model.forecast(np.zeros((1, steps, features)), (1, steps, features), magnitude)
         return session
 
-    return plan(probe, windows, frac_bits, budget, truncation)
+    return plan(probe, windows, frac_bits, budget, truncation, parties=parties)
 
 
 def public_shares(announced) -> dict | None:
@@ -335,7 +338,8 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
         "shape": list(x.shape), "magnitude": float(np.max(np.abs(x), initial=0.0)),
         "batch_size": data["batch_size"]} if x is not None else None), config)
     planned = plan_forecast(config, activations, bounds, shape, magnitude, settings["frac_bits"],
-                            settings["budget"], settings["allow_out_of_range"], settings.get("truncation", "auto"))
+                            settings["budget"], settings["allow_out_of_range"], settings.get("truncation", "auto"),
+                            session.parties)
     if from_shares is not None and planned.frac_bits < from_shares["frac_bits"]:
         raise EncodingError(f"the model's shares hold {from_shares['frac_bits']} fractional bits but this run can "
                             f"use at most {planned.frac_bits}; give --frac-bits {from_shares['frac_bits']} or more "

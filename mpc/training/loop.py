@@ -60,7 +60,6 @@ __all__ = ["secure_train", "TrainSettings", "Samples", "SharedSamples", "SecureT
            "MODEL_OWNER", "DATA_OWNER"]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class TrainSettings:
     """Public hyper-parameters of :func:`secure_train`.
@@ -173,7 +172,7 @@ class SecureTrainResult:
     truncation_failure_bound : float
         Accumulated over the run.
     planned_failure_bound : float
-        The plan's bound for the run (steps times a step's, and the validation predictions).
+        The plan's bound for the run (steps times a step's, and the validation and test predictions).
     seconds_per_epoch : list of float
     weight_bounds : list of float
         Per epoch, the largest public bound on |w| (grows with the steps unless declared).
@@ -476,6 +475,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     per_step = run_failure_bound(plan, train, settings, validation, test)
     planned = (0.0 if session.truncation == "dealer" else
                check_failure_budget(per_step, frac_bits, total_steps, settings.failure_budget))
+    if session.truncation == "local":  # every gate refuses before it runs if it would pass the run's budget
+        session.failure_budget = session.truncation_failure_bound + settings.failure_budget
     bounds = PublicBounds(settings.allow_out_of_range, settings.weight_bound, settings.gradient_bound)
     setup = session.stats()
     params = _share_params(session, kind, config, weights, weight_bounds)
@@ -529,6 +530,11 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         result.test_predictions = predict(model, session, tested, settings.batch_size, to=test_to)
     result.truncation_failure_bound = (session.truncation_failure_bound - start_bound if np.isfinite(start_bound)
                                        else np.inf)
+    if not result.truncation_failure_bound <= settings.failure_budget:  # before anything is opened or kept
+        raise TrainingPrecisionError(f"the truncation-failure bound of this run reached "
+                                     f"{result.truncation_failure_bound:.3g}, above {settings.failure_budget:g}: "
+                                     "declare weight and gradient bounds, use fewer fractional bits, or truncate "
+                                     "with the dealer")
     result.conditional = bounds.conditional
     result.final_bounds = {name: p.magnitude for name, p in params.items()}
     if keep_shared:

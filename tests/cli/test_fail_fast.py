@@ -399,3 +399,6 @@ def test_secure_infer_says_which_data_it_used(cli, tmp_path):
     args = ("secure", "infer", "m.npz", "--registry", "r.json", "--allow-out-of-range", "--limit", "2")
     assert cli(*args).stdout.startswith("data: taylor (built-in), as trained")
     assert strict(cli(*args, "--json").stdout)["data"].startswith("taylor (built-in), as trained")
+    # more than 2 parties truncate with the dealer (local truncation is a 2-party protocol)
+    three = strict(cli(*args, "--parties", "3", "--json").stdout)
+    assert three["parties"] == 3 and three["truncation"] == "dealer" and three["max_abs_difference"] < 1e-3

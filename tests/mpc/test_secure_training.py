@@ -14,6 +14,7 @@ import approx
 from approx import PolynomialActivation, fit
 from tests.strategies import POLY_CELL, POLY_GATE
 from mpc.beaver import compute
+from mpc.encoder import EncodingError
 from mpc.tensor import Session
 from mpc.training.activations import activate
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost, setup_cost
@@ -389,3 +390,15 @@ def test_secure_train_of_the_forecaster_follows_its_plaintext_twin(poly_registry
         Samples.public(x[::-1], y, sliding=True)
     for name, value in twin.params.items():  # 6 steps (the last batch of each epoch holds one window)
         assert np.max(np.abs(result.weights[name] - value)) < 16 * 2.0**-17, name  # a few units in the last place
+
+
+def test_a_run_whose_bounds_grow_past_the_plan_is_refused_before_its_budget_is_passed(poly_registry):
+    # without a declared weight bound the public bounds grow with every step, past what the plan saw
+    free = {"weight_bound": None, "lr": 4.0}
+    allowed = small_run(poly_registry, Session.in_process(2, 12), failure_budget=1.0, **free)
+    assert allowed.truncation_failure_bound > allowed.planned_failure_bound
+    budget = (allowed.planned_failure_bound + allowed.truncation_failure_bound) / 2
+    session = Session.in_process(2, 12)
+    with pytest.raises((TrainingPrecisionError, EncodingError), match="budget|above"):
+        small_run(poly_registry, session, failure_budget=budget, **free)
+    assert session.truncation_failure_bound <= budget  # no gate ran past the budget
