@@ -291,7 +291,12 @@ def training_program(session, model: dict | None, data: dict | None, settings: d
         x, y = parts[name] if holder else (None, None)
         if holder and (x.shape != x_shape or y.shape != (n, samples["outputs"])):
             raise ApproxError(f"the {name} samples do not have the announced shapes")
-        public[name] = Samples(x, y, x_shape, (n, samples["outputs"]), part["x_bound"], part["y_bound"])
+        # a forecaster's windows slide one step over the load series (as make_dataset builds them): their rows
+        # are shared and opened once, not once per window
+        sliding = kind == "forecaster"
+        if holder and sliding and not np.array_equal(x[1:, :-1], x[:-1, 1:]):
+            raise ApproxError(f"the {name} windows do not slide one step at a time over one series")
+        public[name] = Samples(x, y, x_shape, (n, samples["outputs"]), part["x_bound"], part["y_bound"], sliding)
     hyper = design["hyper"]
     train_settings = TrainSettings(hyper["epochs"], hyper["batch_size"], hyper["lr"], hyper["l2"], hyper["seed"],
                                    hyper["loss_scale"], settings["budget"], settings["allow_out_of_range"],

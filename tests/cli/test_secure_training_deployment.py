@@ -110,6 +110,10 @@ def test_a_model_trained_and_used_across_hosts_never_exists_in_the_clear(hosts):
     headers = [json.loads(str(np.load(hosts[where] / f"f.party{k}.npz")["metadata"]))
                for k, where in ((0, "model"), (1, "data"))]
     assert headers[0]["public"] == headers[1]["public"] and headers[0]["public"]["frac_bits"] == 5
+    # the set-up opens each feature row of the sliding windows once (4-step windows: 3 rows more per part)
+    features = headers[0]["public"]["announcement"]["config"]["input_size"]
+    rows = sum(count + 4 - 1 for count in data["samples"].values())
+    assert model["setup_bytes_per_party"] == data["setup_bytes_per_party"] == 8 * features * rows
     assert "source" not in json.dumps(headers[0]["model_metadata"]["data"]).replace('"source": null', "")
     # secure inference from the two shares, each party inputting its own; the data owner's file names its data
     used = run_roles(hosts, ["--model", "f.party0.npz", "--allow-out-of-range", "--json"],
