@@ -4,8 +4,8 @@ The model owner holds the design (model kind, architecture, registry activations
 initial weights of its own, ``--init``) and the output path; the data owner holds its data file; the dealer
 (``approx dealer``) nothing.  The design travels to the data owner and the samples' sizes and bounds to the
 model owner, each checked on arrival (:mod:`mpc.training.protocol`); both parties agree at set-up on what is
-opened (``--reveal-loss``, ``--keep-shared``), the fractional bits, the failure budget and out-of-range
-pre-activations.  See docs/secure-deployment.md for a two-host run.
+opened (``--reveal-loss``, ``--keep-shared``), the fractional bits, the truncation, the failure budget and
+out-of-range pre-activations.  See docs/secure-deployment.md for a two-host run.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from approx.approximation import Approximation
 from approx.errors import ApproxError
 from mpc.encoder import EncodingError
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER, SecureForecaster, check_activations, weight_bounds
-from mpc.planning import plan
+from mpc.planning import agree, plan
 from mpc.tensor import Session
 from mpc.wire import ProtocolError
 
@@ -346,6 +346,7 @@ def forecast_program(session, model: dict | None, data: dict | None, settings: d
                             "(with --truncation dealer if the failure budget does not allow it)")
     if settings.get("on_plan"):
         settings["on_plan"](planned, activations)
+    agree(session, planned)
     session.set_frac_bits(planned.frac_bits)
     session.set_truncation(planned.truncation)
     session.failure_budget, session.allow_out_of_range = settings["budget"], settings["allow_out_of_range"]

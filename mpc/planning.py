@@ -41,7 +41,7 @@ import math
 from mpc.encoder import EncodingError
 from mpc.truncation import FAILURE_BUDGET, RingOverflowError
 
-__all__ = ["Plan", "plan", "choose", "FAILURE_BUDGET", "DEFAULT_FRAC_BITS", "MIN_LOCAL_BITS", "TRUNCATIONS"]
+__all__ = ["Plan", "plan", "choose", "agree", "FAILURE_BUDGET", "DEFAULT_FRAC_BITS", "MIN_LOCAL_BITS", "TRUNCATIONS"]
 
 DEFAULT_FRAC_BITS = 16
 MIN_LOCAL_BITS = 12  # inference: the fewest fractional bits auto accepts for local truncation (docs/secure-inference.md)
@@ -240,3 +240,24 @@ def _largest_local(evaluate, start: int, budget: float) -> Plan | None:
         estimate = f - max(1, math.ceil(math.log(bound / budget, 4))) if estimate is None else f - 1
         f = estimate
     return None
+
+
+def agree(session, planned: Plan) -> None:
+    """Check that every party planned the same run: party 0 announces its fractional bits and truncation, and a
+    party whose own plan differs stops before anything is shared.
+
+    Every party plans from the same public announcements, so the plans agree when the parties run the same
+    planner; parties on hosts with different versions could otherwise run different protocols.
+
+    Raises
+    ------
+    mpc.wire.ProtocolError
+        In a party whose plan differs from party 0's.
+    """
+    from mpc.wire import ProtocolError
+
+    mine = {"frac_bits": planned.frac_bits, "truncation": planned.truncation}
+    announced = session.comm.announce(0, mine if session.comm.position(0) is not None else None)
+    if announced != mine:
+        raise ProtocolError(f"party 0 planned {announced} but this party planned {mine}: run the same version of "
+                            "approx on every host")

@@ -44,6 +44,7 @@ import numpy as np
 from approx.errors import ApproxError
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER, weight_bounds
 from mpc.inference import describe_activations, rebuild_activations
+from mpc.planning import agree
 from mpc.training.loop import Samples, TrainSettings, parameter_shapes, plan_run, secure_train
 from mpc.wire import ProtocolError
 
@@ -145,12 +146,14 @@ def public_design(announced) -> dict:
 
 
 def describe_samples(parts: dict, extra: dict) -> dict:
-    """The data owner's announcement: per part its number of samples and bounds on |x| and |y|, the input
-    width and outputs, and ``extra`` (classes and label column, or holidays and target mean)."""
+    """The data owner's announcement: per part its number of samples and bounds on |x| and |y| (0 for the test
+    part, whose targets are never shared), the input width and outputs, and ``extra`` (classes and label column,
+    or holidays and target mean)."""
     x, y = parts["train"]
     return {"parts": {name: {"samples": int(len(parts[name][0])),
                              "x_bound": float(np.max(np.abs(parts[name][0]), initial=0.0)),
-                             "y_bound": float(np.max(np.abs(parts[name][1]), initial=0.0))} for name in PARTS},
+                             "y_bound": 0.0 if name == "test" else float(np.max(np.abs(parts[name][1]), initial=0.0))}
+                      for name in PARTS},
             "input_size": int(x.shape[-1]), "outputs": int(y.shape[-1]), **extra}
 
 
@@ -305,6 +308,7 @@ def training_program(session, model: dict | None, data: dict | None, settings: d
     planned = plan_run(kind, config, design["activations"], public["train"], train_settings, bounds,
                        settings["frac_bits"], settings.get("truncation", "auto"), public["val"], public["test"])
     frac_bits = planned.frac_bits
+    agree(session, planned)
     session.set_frac_bits(frac_bits)
     session.set_truncation(planned.truncation)
     if settings.get("on_start"):

@@ -9,6 +9,7 @@ from hypothesis import given
 
 from mpc.encoder import EncodingError
 from mpc.planning import DEFAULT_FRAC_BITS, choose
+from mpc.tensor import Session
 from mpc.truncation import RingOverflowError
 
 BUDGET = 1e-6
@@ -98,3 +99,26 @@ def test_each_setting_is_probed_once():
         return 1e-3 * 4.0**f, {}
     choose(evaluate, None, BUDGET, "auto", minimum=8)
     assert len(calls) == len(set(calls))
+
+
+def test_parties_whose_plans_differ_stop_before_anything_is_shared():
+    from mpc.communicator import InProcessCommunicator
+    from mpc.planning import Plan, agree
+    from mpc.wire import ProtocolError
+
+    class OneParty(InProcessCommunicator):
+        """Party 1's view: party 0 announced a plan of 12 local bits."""
+
+        def __init__(self):
+            super().__init__(2)
+            self.local_parties = (1,)
+
+        def _announce(self, owner, payload):
+            return b'{"frac_bits": 12, "truncation": "local"}'
+
+    session = Session.in_process(2, 16)
+    agree(session, Plan(16, "dealer", 0.0, 1.0, {}))  # in process every party plans once: they agree
+    session.comm = OneParty()
+    agree(session, Plan(12, "local", 1e-9, 1e-6, {}))
+    with pytest.raises(ProtocolError, match="party 0 planned .* but this party planned .*same version"):
+        agree(session, Plan(16, "dealer", 0.0, 1e-6, {}))
