@@ -202,9 +202,9 @@ def party_train(role, model_kind, hidden, activation, window, lags, cell, gate_a
         if output is None and keep_shared:
             raise click.UsageError("with --keep-shared the data owner writes its share file: give -o MODEL "
                                    "(it writes MODEL.party1.npz)")
-        if output is not None and not keep_shared:
-            raise click.UsageError("the data owner writes no model (it is opened to the model owner): -o is for "
-                                   "its share file, with --keep-shared")
+        if (output is not None or force) and not keep_shared:
+            raise click.UsageError("the data owner writes no model (it is opened to the model owner): -o and "
+                                   "--force are for its share file, with --keep-shared")
         if data is not None and data not in ("digits", "taylor") and not os.path.isfile(data):
             raise ApproxError(f"no data file {data}")
         if keep_shared:
@@ -359,7 +359,8 @@ def _figures(outcome) -> dict:
 def _train_record(summary: dict) -> dict:
     return {"summary": json.loads(dumps({**summary, "train": {
         "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "per_role": True, "frac_bits": summary["frac_bits"]}}))}
+        "epochs": summary["epochs"], "secure": True, "per_role": True, "frac_bits": summary["frac_bits"],
+        "truncation": summary["truncation"]}}))}
 
 
 def _owner_meta(design: dict, samples: dict, summary: dict) -> dict:
