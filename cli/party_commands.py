@@ -156,7 +156,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     require("party", "nn", "mpc")
     from cli.model_shares import is_share_file, read_shares
-    from cli.secure_infer_command import model_part, shares_part, write_forecasts
+    from cli.secure_infer_command import shares_part, write_forecasts
     from mpc.inference import forecast_program
 
     me, peer_map = party_peers(role, peers, listen)
@@ -179,9 +179,11 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     if me == 0 and shared is not None:
         model = shares_part([shared])
     elif me == 0:
-        from nn.persistence import load_model
+        from mpc.forecaster import check_activations
+        from nn.secure_inputs import read_forecaster_inputs
 
-        model = model_part(*load_model(model_file, registry=registry))
+        model = read_forecaster_inputs(model_file, registry=registry)[0]
+        check_activations(model["activations"])
     else:
         dataset = {}
         recorded = (shared[0].get("model_metadata") or {}) if shared else {}

@@ -3,7 +3,6 @@ every role launched from this process, which holds both the model and the data).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 
@@ -23,25 +22,6 @@ def progress_bar(batches):
     """The data owner's progress over the batches, on stderr (module level: it travels to party processes)."""
     with click.progressbar(batches, label="batches", file=sys.stderr, show_pos=True) as bar:
         yield from bar
-
-
-def model_part(model, meta: dict) -> dict:
-    """What the model owner holds, as :func:`mpc.inference.forecast_program` takes it.
-
-    Raises
-    ------
-    ApproxError
-        If the file holds a classifier, or an activation secret sharing cannot evaluate.
-    """
-    from mpc.forecaster import check_activations
-
-    if meta["model"] != "forecaster":
-        raise ApproxError(f"the model file holds a classifier ({meta['model']}); secure inference runs forecasters")
-    activations = {role: act.activation for role, act in model.activations().items()}
-    check_activations(activations)
-    return {"config": dataclasses.asdict(model.config), "activations": activations,
-            "weights": {name: np.array(value) for name, value in model.params.items()},
-            "features": meta.get("features", {})}
 
 
 def shares_part(read: list) -> dict:
@@ -117,7 +97,8 @@ def load_model_or_shares(paths: tuple, registry):
         For a share file alone, more than two files, or two files that are not halves of one model.
     """
     from cli.model_shares import check_pair, is_share_file
-    from nn.persistence import load_model
+    from mpc.forecaster import check_activations
+    from nn.secure_inputs import read_forecaster_inputs
 
     if len(paths) == 2:
         read = check_pair(list(paths))
@@ -129,8 +110,9 @@ def load_model_or_shares(paths: tuple, registry):
     if is_share_file(paths[0]):
         raise ApproxError(f"{paths[0]} is one party's share of a model kept shared: give both share files "
                           "(MODEL.party0.npz MODEL.party1.npz), or run each party with its own file (approx party)")
-    model, meta = load_model(paths[0], registry=registry)
-    return model_part(model, meta), meta, model
+    inputs, meta, model = read_forecaster_inputs(paths[0], registry=registry)
+    check_activations(inputs["activations"])
+    return inputs, meta, model
 
 
 @secure.command("infer")

@@ -114,17 +114,6 @@ def warn_line(message, *rest, **options) -> None:
     click.echo(f"approx: WARNING: {' '.join(str(message).split())}", err=True)
 
 
-def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
-    """nn.training.train, keeping the last epoch's weights (as training on shares does), not the best one's."""
-    from nn.training import train
-
-    last = {}
-    train(model, train_xy, val_xy, config,
-          on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
-    for name, value in last.items():
-        model.params[name][...] = value
-
-
 def _mlp_setup(data, label_column, hidden, activation, seed, registry):
     from nn.classifiers import build_classifier, parse_hidden
     from nn.network import one_hot
@@ -299,7 +288,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from mpc.launch import run
     from mpc.training.activations import check_trainable
     from mpc.training.loop import Samples, TrainSettings, plan_run
-    from nn.training import TrainConfig
+    from nn.training import TrainConfig, train_to_the_last_epoch
 
     if parties != 2:
         raise ApproxError(f"secure training runs with 2 parties (the model owner and the data owner), not {parties}; "

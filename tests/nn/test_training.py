@@ -12,7 +12,7 @@ from nn.evaluation import evaluate
 from nn.features import make_dataset
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.persistence import ModelFileError, load_model, save_model
-from nn.training import TrainConfig, evaluate_loss, train
+from nn.training import TrainConfig, evaluate_loss, train, train_to_the_last_epoch
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,14 @@ def test_early_stopping_restores_the_best_epoch(poly_registry, small_data):
     assert h.epochs_run < 30 or h.diverged or h.best_epoch < 30
     if not h.diverged:
         assert evaluate_loss(model, *va) == pytest.approx(min(h.val_loss), rel=1e-12)
+
+
+def test_training_to_the_last_epoch_keeps_the_last_epochs_weights(poly_registry, small_data):
+    _, tr, va = small_data
+    model = small_model(poly_registry, True)
+    h = train_to_the_last_epoch(model, tr, va, TrainConfig(epochs=4, batch_size=32, lr=0.3, patience=5))
+    assert not h.diverged and h.epochs_run == 4 and h.best_epoch < 4  # a run whose best epoch is not the last
+    assert evaluate_loss(model, *va) == pytest.approx(h.val_loss[-1], rel=1e-12)
 
 
 def test_gradient_clipping_bounds_the_step(poly_registry, small_data):
