@@ -15,12 +15,12 @@ from __future__ import annotations
 import click
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.extras import require
-from cli.strict_json import dumps
 from cli.secure_commands import (allow_out_of_range_option, safety_options, timeout_option, tls_config, tls_options,
                                  warn_out_of_range)
-from cli.train_commands import model_dataset, with_data_options
+from cli.train_commands import with_data_options
 
 ROLE_IDS = {"model-owner": 0, "data-owner": 1, "party-0": 0, "party-1": 1}
 PROGRAM = "mpc.inference.forecast_program"
@@ -158,6 +158,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     from cli.model_shares import is_share_file, read_shares
     from cli.secure_infer_command import shares_part, write_forecasts
     from mpc.inference import forecast_program
+    from nn.provenance import model_dataset
 
     me, peer_map = party_peers(role, peers, listen)
     if me == 0 and model_file is None:

@@ -17,13 +17,13 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.extras import require
 from cli.party_commands import connection_options, party_listener, party_peers, run_role
 from cli.secure_train_command import (FORECASTER_DATA, FORECASTER_DESIGN, MLP_DATA, MLP_DESIGN, check_loss_scale,
                                       data_options, design_options, echo_run, epoch_losses, hyper_options,
                                       run_figures, safety_training_options, step_progress)
-from cli.strict_json import dumps
 
 __all__ = ["party_train"]
 

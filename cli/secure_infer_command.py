@@ -10,12 +10,12 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import registry_option
 from cli.extras import require
 from cli.secure_commands import (allow_out_of_range_option, safety_options, secure, timeout_option, tls_config,
                                  tls_options, warn_out_of_range)
-from cli.strict_json import dumps
-from cli.train_commands import model_dataset, with_data_options
+from cli.train_commands import with_data_options
 
 
 def progress_bar(batches):
@@ -149,6 +149,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     from mpc.launch import run
     from nn.evaluation import forecast
     from nn.metrics import scores
+    from nn.provenance import model_dataset
 
     tls = tls_config(tls_cert, tls_key, tls_ca, transport)
     if output:

@@ -11,11 +11,11 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import registry_option
 from cli.model_shares import SHARE_FORMAT, check_share_output, share_paths, write_shares
 from cli.progress import progress
 from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
-from cli.strict_json import dumps
 
 __all__ = ["secure_train_command", "train_program", "SHARE_FORMAT", "step_progress", "epoch_losses", "run_figures",
            "echo_run", "data_options", "design_options", "hyper_options", "safety_training_options"]

@@ -12,10 +12,10 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import Failed, approx, registry_option
 from cli.extras import require
 from cli.progress import progress
-from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
 
 def _model_data_options(data_help: str):
@@ -50,13 +50,6 @@ def with_evaluate_data_options(fn):
         "Data to score the model on: for a forecaster 'taylor' or a load CSV, for a classifier 'digits' or a CSV "
         "of features and a label column [default: the data the model was trained on, as recorded in the model "
         "file; refused if that file changed since]."), fn)
-
-
-def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
-    """:func:`nn.provenance.model_dataset` (kept under this name for the secure commands and their tests)."""
-    from nn.provenance import model_dataset as rebuild
-
-    return rebuild(meta, data, time_column, load_column, holiday_calendar)
 
 
 def parse_lags(ctx, param, text):
@@ -287,6 +280,7 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     require("evaluate", "nn")
     from nn.evaluation import evaluate
     from nn.persistence import load_model
+    from nn.provenance import model_dataset
 
     model, meta = load_model(model_file, registry=registry)
     if meta["model"] != "forecaster":
@@ -332,6 +326,7 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
     from cli.plot_command import check_figure_output, pyplot, save_figure
     from nn.evaluation import forecast
     from nn.persistence import load_model
+    from nn.provenance import model_dataset
 
     plt = pyplot()
     check_figure_output(output)
