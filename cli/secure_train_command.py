@@ -353,7 +353,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     if reveal_loss:
         summary["train_loss_per_epoch"] = epoch_losses(owner["train_loss"], len(parts["train"][0]), batch_size)
     meta = _model_meta(model_kind, data, label_column, table if model_kind == "mlp" else None, dataset,
-                       time_column, load_column, holiday_calendar, window, lags, summary)
+                       time_column, load_column, holiday_calendar, parse_lags(None, None, lags), summary)
     if keep_shared:
         held = {party: shares for result in results for party, shares in (result["value"]["shares"] or {}).items()}
         for party, path in enumerate(paths):
@@ -434,23 +434,18 @@ def run_figures(value: dict) -> dict:
     }
 
 
-def _model_meta(kind, data, label_column, table, dataset, time_column, load_column, holiday_calendar, window, lags,
+def _model_meta(kind, data, label_column, table, dataset, time_column, load_column, holiday_calendar, lags,
                 summary) -> dict:
-    """What ``approx train`` records beside the weights, so that ``approx evaluate`` reads the file."""
-    from nn.provenance import series_record, source_record
+    """What ``approx train`` records beside the weights (and that it ran on shares), so that ``approx evaluate``
+    reads the file."""
+    from nn.persistence import classifier_metadata, forecaster_metadata
 
-    record = {"summary": json.loads(dumps({**summary, "train": {
-        "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"],
-        "truncation": summary["truncation"]}}))}
+    recorded = {**summary, "train": {key: summary[key] for key in ("seed", "batch_size", "lr", "l2", "epochs")}}
+    secure = {"frac_bits": summary["frac_bits"], "truncation": summary["truncation"]}
     if kind == "mlp":
-        return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
-                         "classes": table.classes}, **record}
-    from cli.train_commands import parse_lags
-
-    return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-            "data": series_record(data or "taylor", time_column, load_column, holiday_calendar),
-            "features": {"window": window, "lags": list(parse_lags(None, None, lags))}, **record}
+        return classifier_metadata(data or "digits", label_column, 1, table.classes, recorded, secure=secure)
+    return forecaster_metadata(dataset, data or "taylor", time_column, load_column, holiday_calendar, lags, recorded,
+                               secure=secure)
 
 
 def _echo(summary: dict, kind: str) -> None:

@@ -117,6 +117,20 @@ def test_save_load_round_trip_and_refusals(tmp_path, small_data):
         load_model(tmp_path / "bad.npz", registry=reg)
 
 
+def test_metadata_of_a_model_trained_on_shares_marks_its_training_settings(small_data):
+    from nn.persistence import classifier_metadata, forecaster_metadata
+
+    data, _, _ = small_data
+    summary = {"test_mape": float("nan"), "train": {"seed": 3, "lr": 0.1}}
+    plain = forecaster_metadata(data, "taylor", summary=summary)
+    assert plain["summary"] == {"test_mape": None, "train": {"seed": 3, "lr": 0.1}}  # strict JSON, nothing added
+    secure = forecaster_metadata(data, "taylor", summary=summary, secure={"frac_bits": 16, "truncation": "dealer"})
+    assert secure["summary"]["train"] == {"seed": 3, "lr": 0.1, "secure": True, "frac_bits": 16, "truncation": "dealer"}
+    assert summary["train"] == {"seed": 3, "lr": 0.1}  # the caller's summary is left as it was
+    classifier = classifier_metadata("digits", "label", 1, [0, 1], {"train": {"seed": 0}}, secure={"frac_bits": 8})
+    assert classifier["summary"]["train"] == {"seed": 0, "secure": True, "frac_bits": 8}
+
+
 def test_evaluate_reports_mw_metrics_and_baselines(poly_registry, small_data):
     data, _, _ = small_data
     result = evaluate(small_model(poly_registry, True), data)
