@@ -208,7 +208,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
         secure = Forecaster(config, registry=registry)
         for k, v in result.weights.items():
             secure.params[k][...] = v
-        mape, twin_mape = evaluate(secure, data)["test"]["mape"], evaluate(twin, data)["test"]["mape"]
+        mape, twin_mape = evaluate(secure, data).test.mape, evaluate(twin, data).test.mape
         epoch_seconds = float(np.mean(result.seconds_per_epoch))
         print(f"  {epochs} epoch(s) of {steps_per_epoch} steps, {run_plan.truncation} truncation at "
               f"{run_plan.frac_bits} bits (run failure bound {result.truncation_failure_bound:g}, budget 1e-6): "

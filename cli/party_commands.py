@@ -225,7 +225,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         summary.update({"windows": len(x), "split": split, "output": output})
         if split != "all":
             actual = ds.loads[ds.target_pos[ds.splits[split]]][:len(x)]
-            summary["secure"] = scores(forecasts, actual)
+            summary["secure"] = scores(forecasts, actual).as_dict()
     if as_json:
         click.echo(dumps(summary))
         return

@@ -395,7 +395,7 @@ def _test_scores(kind: str, kept: dict, predictions: np.ndarray) -> dict:
     dataset = kept["dataset"]
     actual = dataset.loads[dataset.target_pos[dataset.splits["test"]]]
     test = scores(dataset.to_mw(predictions[:, 0]), actual)
-    return {"test_mape": test["mape"], "test_rmse": test["rmse"], "test_mae": test["mae"]}
+    return {"test_mape": test.mape, "test_rmse": test.rmse, "test_mae": test.mae}
 
 
 def _echo(summary: dict) -> None:

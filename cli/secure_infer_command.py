@@ -187,9 +187,9 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
         "model": list(model_files) if model is None else str(model_files[0]), "from_shares": model is None,
         "data": dataset.source, "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
         "transport": transport, "frac_bits": planned.frac_bits, "truncation": planned.truncation,
-        "secure": secure_scores, "plaintext": plain_scores,
+        "secure": secure_scores.as_dict(), "plaintext": plain_scores.as_dict() if plain is not None else None,
         "max_abs_difference": float(np.max(np.abs(secure_forecasts - plain))) if plain is not None else None,
-        "mape_difference": secure_scores["mape"] - plain_scores["mape"] if plain is not None else None,
+        "mape_difference": secure_scores.mape - plain_scores.mape if plain is not None else None,
         **run_figures(stats, owner["online_seconds"], len(x)),
         "max_failure_probability": budget, "out_of_range": planned.out_of_range, "output": output,
     }
@@ -203,7 +203,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     click.echo(f"{'':12}{'RMSE (MW)':>11}{'MAE (MW)':>10}{'MAPE':>10}")
     for label, sc in (("secure", secure_scores), ("plaintext", plain_scores)):
         if sc is not None:
-            click.echo(f"{label:12}{sc['rmse']:11.2f}{sc['mae']:10.2f}{sc['mape']:9.4f}%")
+            click.echo(f"{label:12}{sc.rmse:11.2f}{sc.mae:10.2f}{sc.mape:9.4f}%")
     if plain is not None:
         click.echo(f"largest |secure - plaintext| forecast: {summary['max_abs_difference']:.2e} (normalised load); "
                    f"MAPE difference {summary['mape_difference']:+.4f} points")

@@ -410,10 +410,10 @@ def _summary(kind, twin, owner, holder, parts, dataset, keep_shared, registry) -
 
     if keep_shared:
         actual = dataset.loads[dataset.target_pos[dataset.splits["test"]]]
-        mape = scores(dataset.to_mw(holder["test_predictions"][:, 0]), actual)["mape"]
+        mape = scores(dataset.to_mw(holder["test_predictions"][:, 0]), actual).mape
     else:
-        mape = evaluate(with_weights(twin, owner["weights"], registry), dataset)["test"]["mape"]
-    return {"test_mape": mape, "plaintext_test_mape": evaluate(twin, dataset)["test"]["mape"], **summary}
+        mape = evaluate(with_weights(twin, owner["weights"], registry), dataset).test.mape
+    return {"test_mape": mape, "plaintext_test_mape": evaluate(twin, dataset).test.mape, **summary}
 
 
 def run_figures(value: dict) -> dict:

@@ -70,16 +70,17 @@ def _pct(value) -> str:
     return f"{value:.3f}%" if np.isfinite(value) else "n/a"
 
 
-def _metrics_table(result: dict) -> str:
-    rows = [("model", result["test"], result["val"])]
-    rows += [(name.replace("_", " "), test, result["baselines_val"].get(name))
-             for name, test in result["baselines"].items()]
+def _metrics_table(result) -> str:
+    """The table of an :class:`nn.evaluation.Evaluation`: the model and the baselines, test and validation."""
+    rows = [("model", result.test, result.val)]
+    rows += [(name.replace("_", " "), test, result.baselines_val.get(name))
+             for name, test in result.baselines.items()]
     lines = [f"{'':20}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
-    lines += [f"{name:20}{t['rmse']:11.1f}{t['mae']:10.1f}{_pct(t['mape']):>11}"
-              + (f"{_pct(v['mape']):>10}" if v else f"{'-':>10}") for name, t, v in rows]
+    lines += [f"{name:20}{t.rmse:11.1f}{t.mae:10.1f}{_pct(t.mape):>11}"
+              + (f"{_pct(v.mape):>10}" if v else f"{'-':>10}") for name, t, v in rows]
     lines.append("(RMSE and MAE in MW)")
-    if result["outside_interval"]:
-        worst = max(result["outside_interval"].items(), key=lambda kv: kv[1])
+    if result.outside_interval:
+        worst = max(result.outside_interval.items(), key=lambda kv: kv[1])
         lines.append(f"pre-activations outside the fitted interval: at most {100 * worst[1]:.3f}% ({worst[0]})")
     return "\n".join(lines)
 
@@ -289,10 +290,9 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
     result = evaluate(model, dataset)
     if as_json:
-        click.echo(dumps({"data": dataset.source, "test_rmse": result["test"]["rmse"],
-                          "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
-                          "val_mape": result["val"]["mape"], "baselines": result["baselines"],
-                          "outside_interval": result["outside_interval"]}))
+        click.echo(dumps({"data": dataset.source, "test_rmse": result.test.rmse, "test_mae": result.test.mae,
+                          "test_mape": result.test.mape, "val_mape": result.val.mape,
+                          "baselines": result.as_dict()["baselines"], "outside_interval": result.outside_interval}))
     else:
         click.echo(f"data: {dataset.source}")
         click.echo(_metrics_table(result))

@@ -134,10 +134,13 @@ def test_metadata_of_a_model_trained_on_shares_marks_its_training_settings(small
 def test_evaluate_reports_mw_metrics_and_baselines(poly_registry, small_data):
     data, _, _ = small_data
     result = evaluate(small_model(poly_registry, True), data)
-    assert set(result["test"]) == {"rmse", "mae", "mape"}
-    assert set(result["baselines"]) == {"persistence", "seasonal_naive_day", "seasonal_naive_week"}
-    assert result["test"]["rmse"] >= result["test"]["mae"] > 0
-    json.dumps(result)
+    assert set(result.baselines) == set(result.baselines_val) == {"persistence", "seasonal_naive_day",
+                                                                 "seasonal_naive_week"}
+    assert result.test.rmse >= result.test.mae > 0 and result.val.rmse >= result.val.mae > 0
+    figures = json.loads(json.dumps(result.as_dict()))  # plain JSON, every Scores as its three numbers
+    assert set(figures) == {"val", "test", "baselines", "baselines_val", "outside_interval"}
+    assert figures["test"] == {"rmse": result.test.rmse, "mae": result.test.mae, "mape": result.test.mape}
+    assert figures["baselines"]["persistence"]["mape"] == result.baselines["persistence"].mape
 
 
 def test_clipping_keeps_polynomials_inside_their_interval(poly_registry):
