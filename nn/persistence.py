@@ -39,8 +39,8 @@ from nn.forecaster import Forecaster, ForecasterConfig
 from nn.network import MLPConfig, Network
 from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-__all__ = ["save_model", "load_model", "model_kind", "forecaster_metadata", "classifier_metadata", "ModelFileError",
-           "FORMAT", "MODELS"]
+__all__ = ["save_model", "load_model", "model_kind", "forecaster_metadata", "classifier_metadata", "training_summary",
+           "ModelFileError", "FORMAT", "MODELS"]
 
 FORMAT = "approx-model/1"
 OLD_FORMATS = {"approx-forecaster/1": "forecaster"}
@@ -112,7 +112,7 @@ def forecaster_metadata(dataset, source: str, time_column: str = "timestamp", lo
     return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
             "data": series_record(source, time_column, load_column, holidays),
             "features": {"window": int(dataset.window), "lags": [int(v) for v in lags]},
-            "summary": _training_summary(summary or {}, secure)}
+            "summary": training_summary(summary or {}, secure)}
 
 
 def classifier_metadata(source: str, label_column: str, steps: int, classes: list, summary: dict, *,
@@ -141,11 +141,25 @@ def classifier_metadata(source: str, label_column: str, steps: int, classes: lis
     from nn.provenance import source_record
 
     return {"data": {**source_record(source), "label_column": label_column, "steps": steps, "classes": classes},
-            "summary": _training_summary(summary, secure)}
+            "summary": training_summary(summary, secure)}
 
 
-def _training_summary(summary: dict, secure: dict | None) -> dict:
-    """The summary as the file keeps it: strict JSON, and ``train`` marked as a run on secret shares."""
+def training_summary(summary: dict, secure: dict | None = None) -> dict:
+    """A model file's ``summary``: the training figures in strict JSON, ``train`` marked as a run on secret shares.
+
+    Parameters
+    ----------
+    summary : dict
+        The training figures and, under ``train``, the settings.
+    secure : dict, optional
+        For a model trained on secret shares, the public settings of that run (``frac_bits``, ``truncation``):
+        added to ``train`` beside ``secure: true``.
+
+    Returns
+    -------
+    dict
+        A new dict (``summary`` is not changed) with every NaN or infinity as None.
+    """
     if secure is not None:
         summary = {**summary, "train": {**summary.get("train", {}), "secure": True, **secure}}
     return finite(summary)
