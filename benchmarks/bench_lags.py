@@ -49,8 +49,8 @@ def main():
         acts = "exact sigmoid/tanh" if method == "exact" else f"{method} degree {int(degree)}"
         print(f"{features:>26} {acts:>22} {row['mean']:7.3f} {row['min']:7.3f} {row['max']:7.3f} {int(row['count']):5d}")
     for name, scores in naive.items():
-        print(f"{name.replace('_', ' '):>26} {'':>22} {scores['mape']:7.3f}")
-    week = naive["seasonal_naive_week"]["mape"]
+        print(f"{name.replace('_', ' '):>26} {'':>22} {scores.mape:7.3f}")
+    week = naive["seasonal_naive_week"].mape
     lagged = table[[lags not in ("", "-") for lags, _, _ in table.index]]
     print(f"every lagged setup below the weekly naive ({week:.3f} %): {bool((lagged['mean'] < week).all())}")
 

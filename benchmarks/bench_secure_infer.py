@@ -59,17 +59,16 @@ def dealer_memory(model_file: str, registry: str, repeat: int = 4) -> tuple[int,
     the dealer still holds at the end, and the growth of peak memory (MB) over the run."""
     import numpy as np
 
-    from cli.secure_infer_command import model_part
     from mpc.inference import forecast_program
     from mpc.tensor import Session
-    from nn.persistence import load_model
     from nn.provenance import model_dataset
+    from nn.secure_inputs import read_forecaster_inputs
 
-    model, meta = load_model(model_file, registry=registry)
+    inputs, meta, _ = read_forecaster_inputs(model_file, registry=registry)
     x = np.concatenate([model_dataset(meta, "taylor", "timestamp", "load", "GB/ENG").part("test")[0]] * repeat)
     session = Session.in_process(2, 16)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    forecast_program(session, model_part(model, meta), {"x": x, "batch_size": 64},
+    forecast_program(session, inputs, {"x": x, "batch_size": 64},
                      {"frac_bits": 16, "budget": 1.0, "allow_out_of_range": True})
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     return len(x), session.provider.live_masks, grown

@@ -33,7 +33,6 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import approx
 from approx import Registry, fit
-from cli.secure_train_command import train_to_the_last_epoch
 from mpc.forecaster import weight_bounds
 from mpc.tensor import Session
 from mpc.training.cost import forecaster_step_cost, mlp_step_cost
@@ -42,7 +41,7 @@ from mpc.training.models import SecureLSTMForecaster
 from mpc.training.precision import FAILURE_BUDGET, PublicBounds, max_frac_bits
 from mpc.training.sgd import sgd_update
 from nn.network import MLPConfig, Network, one_hot
-from nn.training import TrainConfig
+from nn.training import TrainConfig, train_to_the_last_epoch
 
 CRYPTEN = {"mlp": {"rounds": 159, "bytes": 478e3, "epoch_seconds": 36.5, "accuracy": 0.956},
            "forecaster": {"rounds": 2378, "bytes": 243.5e6, "step_seconds": 11.6}}
@@ -209,7 +208,7 @@ def forecaster(registry, runs: list, lr: float, frac_bits: int) -> None:
         secure = Forecaster(config, registry=registry)
         for k, v in result.weights.items():
             secure.params[k][...] = v
-        mape, twin_mape = evaluate(secure, data)["test"]["mape"], evaluate(twin, data)["test"]["mape"]
+        mape, twin_mape = evaluate(secure, data).test.mape, evaluate(twin, data).test.mape
         epoch_seconds = float(np.mean(result.seconds_per_epoch))
         print(f"  {epochs} epoch(s) of {steps_per_epoch} steps, {run_plan.truncation} truncation at "
               f"{run_plan.frac_bits} bits (run failure bound {result.truncation_failure_bound:g}, budget 1e-6): "

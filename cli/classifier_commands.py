@@ -8,8 +8,8 @@ import dataclasses
 import click
 import numpy as np
 
+from approx.strict_json import dumps
 from cli.extras import require
-from cli.strict_json import dumps
 from cli.train_commands import diverged, fit_with_progress, train_group, training_options
 
 __all__ = ["classifier_table", "check_options"]

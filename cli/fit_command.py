@@ -9,9 +9,9 @@ from approx.errors import FitError
 from approx.fit import MAX_DEGREE, METHODS, fit
 from approx.registry import Registry
 from approx.targets import target_names
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.report import approximation_table
-from cli.strict_json import dumps
 
 
 def _load_vector(path: str | None, what: str) -> np.ndarray | None:

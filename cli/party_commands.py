@@ -15,12 +15,12 @@ from __future__ import annotations
 import click
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.extras import require
-from cli.strict_json import dumps
 from cli.secure_commands import (allow_out_of_range_option, safety_options, timeout_option, tls_config, tls_options,
                                  warn_out_of_range)
-from cli.train_commands import model_dataset, with_data_options
+from cli.train_commands import with_data_options
 
 ROLE_IDS = {"model-owner": 0, "data-owner": 1, "party-0": 0, "party-1": 1}
 PROGRAM = "mpc.inference.forecast_program"
@@ -156,8 +156,9 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     """Run one party of a secure inference of the forecaster, holding only this party's input."""
     require("party", "nn", "mpc")
     from cli.model_shares import is_share_file, read_shares
-    from cli.secure_infer_command import model_part, shares_part, write_forecasts
+    from cli.secure_infer_command import shares_part, write_forecasts
     from mpc.inference import forecast_program
+    from nn.provenance import model_dataset
 
     me, peer_map = party_peers(role, peers, listen)
     if me == 0 and model_file is None:
@@ -179,9 +180,11 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
     if me == 0 and shared is not None:
         model = shares_part([shared])
     elif me == 0:
-        from nn.persistence import load_model
+        from mpc.forecaster import check_activations
+        from nn.secure_inputs import read_forecaster_inputs
 
-        model = model_part(*load_model(model_file, registry=registry))
+        model = read_forecaster_inputs(model_file, registry=registry)[0]
+        check_activations(model["activations"])
     else:
         dataset = {}
         recorded = (shared[0].get("model_metadata") or {}) if shared else {}
@@ -222,7 +225,7 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         summary.update({"windows": len(x), "split": split, "output": output})
         if split != "all":
             actual = ds.loads[ds.target_pos[ds.splits[split]]][:len(x)]
-            summary["secure"] = scores(forecasts, actual)
+            summary["secure"] = scores(forecasts, actual).as_dict()
     if as_json:
         click.echo(dumps(summary))
         return

@@ -17,13 +17,13 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.extras import require
 from cli.party_commands import connection_options, party_listener, party_peers, run_role
 from cli.secure_train_command import (FORECASTER_DATA, FORECASTER_DESIGN, MLP_DATA, MLP_DESIGN, check_loss_scale,
                                       data_options, design_options, echo_run, epoch_losses, hyper_options,
                                       run_figures, safety_training_options, step_progress)
-from cli.strict_json import dumps
 
 __all__ = ["party_train"]
 
@@ -356,35 +356,35 @@ def _figures(outcome) -> dict:
             "weight_bounds": outcome.weight_bounds, "range_ratios": outcome.range_ratios}
 
 
-def _train_record(summary: dict) -> dict:
-    return {"summary": json.loads(dumps({**summary, "train": {
-        "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "per_role": True, "frac_bits": summary["frac_bits"],
-        "truncation": summary["truncation"]}}))}
+def _train_record(summary: dict) -> tuple[dict, dict]:
+    """The summary with the settings under ``train``, and the public settings of the run on shares (the ``summary``
+    and ``secure`` of :func:`nn.persistence.forecaster_metadata`)."""
+    recorded = {**summary, "train": {key: summary[key] for key in ("seed", "batch_size", "lr", "l2", "epochs")}}
+    return recorded, {"per_role": True, "frac_bits": summary["frac_bits"], "truncation": summary["truncation"]}
 
 
 def _owner_meta(design: dict, samples: dict, summary: dict) -> dict:
     """The model file's metadata as the model owner knows it: no data source (the data owner's), the class labels
     or the holiday calendar and input features the data owner announced."""
+    from nn.persistence import training_summary
+
+    record = {"summary": training_summary(*_train_record(summary))}
     if design["kind"] == "mlp":
         return {"data": {"source": None, "label_column": samples["label_column"], "steps": 1,
-                         "classes": samples["classes"]}, **_train_record(summary)}
-    return {"data": {"source": None, "holidays": samples["holidays"]}, "features": design["features"],
-            **_train_record(summary)}
+                         "classes": samples["classes"]}, **record}
+    return {"data": {"source": None, "holidays": samples["holidays"]}, "features": design["features"], **record}
 
 
 def _holder_meta(design, kept, data, label_column, time_column, load_column, holiday_calendar, summary) -> dict:
     """The data owner's share file's metadata: its own data record (and scaling), so that inference with this
     file finds the data it was trained on by default."""
-    from nn.provenance import series_record, source_record
+    from nn.persistence import classifier_metadata, forecaster_metadata
 
+    recorded, secure = _train_record(summary)
     if design["kind"] == "mlp":
-        return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
-                         "classes": kept["table"].classes}, **_train_record(summary)}
-    dataset = kept["dataset"]
-    return {"data": series_record(data or "taylor", time_column, load_column, holiday_calendar),
-            "features": design["features"], "scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-            **_train_record(summary)}
+        return classifier_metadata(data or "digits", label_column, 1, kept["table"].classes, recorded, secure=secure)
+    return forecaster_metadata(kept["dataset"], data or "taylor", time_column, load_column, holiday_calendar,
+                               design["features"]["lags"], recorded, secure=secure)
 
 
 def _test_scores(kind: str, kept: dict, predictions: np.ndarray) -> dict:
@@ -396,7 +396,7 @@ def _test_scores(kind: str, kept: dict, predictions: np.ndarray) -> dict:
     dataset = kept["dataset"]
     actual = dataset.loads[dataset.target_pos[dataset.splits["test"]]]
     test = scores(dataset.to_mw(predictions[:, 0]), actual)
-    return {"test_mape": test["mape"], "test_rmse": test["rmse"], "test_mae": test["mae"]}
+    return {"test_mape": test.mape, "test_rmse": test.rmse, "test_mae": test.mae}
 
 
 def _echo(summary: dict) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from approx.registry import Registry
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.report import approximation_table, listing
-from cli.strict_json import dumps
 
 
 @approx.command("list")

@@ -9,9 +9,9 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import approx, registry_option
 from cli.extras import require
-from cli.strict_json import dumps
 
 MAX_RANDOM = 10_000_000
 MAX_SECONDS = 7 * 24 * 3600.0

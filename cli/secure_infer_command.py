@@ -3,7 +3,6 @@ every role launched from this process, which holds both the model and the data).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 
@@ -11,37 +10,18 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import registry_option
 from cli.extras import require
 from cli.secure_commands import (allow_out_of_range_option, safety_options, secure, timeout_option, tls_config,
                                  tls_options, warn_out_of_range)
-from cli.strict_json import dumps
-from cli.train_commands import model_dataset, with_data_options
+from cli.train_commands import with_data_options
 
 
 def progress_bar(batches):
     """The data owner's progress over the batches, on stderr (module level: it travels to party processes)."""
     with click.progressbar(batches, label="batches", file=sys.stderr, show_pos=True) as bar:
         yield from bar
-
-
-def model_part(model, meta: dict) -> dict:
-    """What the model owner holds, as :func:`mpc.inference.forecast_program` takes it.
-
-    Raises
-    ------
-    ApproxError
-        If the file holds a classifier, or an activation secret sharing cannot evaluate.
-    """
-    from mpc.forecaster import check_activations
-
-    if meta["model"] != "forecaster":
-        raise ApproxError(f"the model file holds a classifier ({meta['model']}); secure inference runs forecasters")
-    activations = {role: act.activation for role, act in model.activations().items()}
-    check_activations(activations)
-    return {"config": dataclasses.asdict(model.config), "activations": activations,
-            "weights": {name: np.array(value) for name, value in model.params.items()},
-            "features": meta.get("features", {})}
 
 
 def shares_part(read: list) -> dict:
@@ -117,7 +97,8 @@ def load_model_or_shares(paths: tuple, registry):
         For a share file alone, more than two files, or two files that are not halves of one model.
     """
     from cli.model_shares import check_pair, is_share_file
-    from nn.persistence import load_model
+    from mpc.forecaster import check_activations
+    from nn.secure_inputs import read_forecaster_inputs
 
     if len(paths) == 2:
         read = check_pair(list(paths))
@@ -129,8 +110,9 @@ def load_model_or_shares(paths: tuple, registry):
     if is_share_file(paths[0]):
         raise ApproxError(f"{paths[0]} is one party's share of a model kept shared: give both share files "
                           "(MODEL.party0.npz MODEL.party1.npz), or run each party with its own file (approx party)")
-    model, meta = load_model(paths[0], registry=registry)
-    return model_part(model, meta), meta, model
+    inputs, meta, model = read_forecaster_inputs(paths[0], registry=registry)
+    check_activations(inputs["activations"])
+    return inputs, meta, model
 
 
 @secure.command("infer")
@@ -167,6 +149,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     from mpc.launch import run
     from nn.evaluation import forecast
     from nn.metrics import scores
+    from nn.provenance import model_dataset
 
     tls = tls_config(tls_cert, tls_key, tls_ca, transport)
     if output:
@@ -204,9 +187,9 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
         "model": list(model_files) if model is None else str(model_files[0]), "from_shares": model is None,
         "data": dataset.source, "split": split, "windows": len(x), "batch_size": batch_size, "parties": parties,
         "transport": transport, "frac_bits": planned.frac_bits, "truncation": planned.truncation,
-        "secure": secure_scores, "plaintext": plain_scores,
+        "secure": secure_scores.as_dict(), "plaintext": plain_scores.as_dict() if plain is not None else None,
         "max_abs_difference": float(np.max(np.abs(secure_forecasts - plain))) if plain is not None else None,
-        "mape_difference": secure_scores["mape"] - plain_scores["mape"] if plain is not None else None,
+        "mape_difference": secure_scores.mape - plain_scores.mape if plain is not None else None,
         **run_figures(stats, owner["online_seconds"], len(x)),
         "max_failure_probability": budget, "out_of_range": planned.out_of_range, "output": output,
     }
@@ -220,7 +203,7 @@ def secure_infer(model_files, data, time_column, load_column, holiday_calendar, 
     click.echo(f"{'':12}{'RMSE (MW)':>11}{'MAE (MW)':>10}{'MAPE':>10}")
     for label, sc in (("secure", secure_scores), ("plaintext", plain_scores)):
         if sc is not None:
-            click.echo(f"{label:12}{sc['rmse']:11.2f}{sc['mae']:10.2f}{sc['mape']:9.4f}%")
+            click.echo(f"{label:12}{sc.rmse:11.2f}{sc.mae:10.2f}{sc.mape:9.4f}%")
     if plain is not None:
         click.echo(f"largest |secure - plaintext| forecast: {summary['max_abs_difference']:.2e} (normalised load); "
                    f"MAPE difference {summary['mape_difference']:+.4f} points")

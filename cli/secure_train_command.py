@@ -11,11 +11,11 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import registry_option
 from cli.model_shares import SHARE_FORMAT, check_share_output, share_paths, write_shares
 from cli.progress import progress
 from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
-from cli.strict_json import dumps
 
 __all__ = ["secure_train_command", "train_program", "SHARE_FORMAT", "step_progress", "epoch_losses", "run_figures",
            "echo_run", "data_options", "design_options", "hyper_options", "safety_training_options"]
@@ -112,17 +112,6 @@ def epoch_losses(step_losses: list, samples: int, batch_size: int) -> list:
 def warn_line(message, *rest, **options) -> None:
     """Show a warning as one line on stderr."""
     click.echo(f"approx: WARNING: {' '.join(str(message).split())}", err=True)
-
-
-def train_to_the_last_epoch(model, train_xy, val_xy, config) -> None:
-    """nn.training.train, keeping the last epoch's weights (as training on shares does), not the best one's."""
-    from nn.training import train
-
-    last = {}
-    train(model, train_xy, val_xy, config,
-          on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
-    for name, value in last.items():
-        model.params[name][...] = value
 
 
 def _mlp_setup(data, label_column, hidden, activation, seed, registry):
@@ -299,7 +288,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     from mpc.launch import run
     from mpc.training.activations import check_trainable
     from mpc.training.loop import Samples, TrainSettings, plan_run
-    from nn.training import TrainConfig
+    from nn.training import TrainConfig, train_to_the_last_epoch
 
     if parties != 2:
         raise ApproxError(f"secure training runs with 2 parties (the model owner and the data owner), not {parties}; "
@@ -364,7 +353,7 @@ def secure_train_command(model_kind, data, label_column, time_column, load_colum
     if reveal_loss:
         summary["train_loss_per_epoch"] = epoch_losses(owner["train_loss"], len(parts["train"][0]), batch_size)
     meta = _model_meta(model_kind, data, label_column, table if model_kind == "mlp" else None, dataset,
-                       time_column, load_column, holiday_calendar, window, lags, summary)
+                       time_column, load_column, holiday_calendar, parse_lags(None, None, lags), summary)
     if keep_shared:
         held = {party: shares for result in results for party, shares in (result["value"]["shares"] or {}).items()}
         for party, path in enumerate(paths):
@@ -421,10 +410,10 @@ def _summary(kind, twin, owner, holder, parts, dataset, keep_shared, registry) -
 
     if keep_shared:
         actual = dataset.loads[dataset.target_pos[dataset.splits["test"]]]
-        mape = scores(dataset.to_mw(holder["test_predictions"][:, 0]), actual)["mape"]
+        mape = scores(dataset.to_mw(holder["test_predictions"][:, 0]), actual).mape
     else:
-        mape = evaluate(with_weights(twin, owner["weights"], registry), dataset)["test"]["mape"]
-    return {"test_mape": mape, "plaintext_test_mape": evaluate(twin, dataset)["test"]["mape"], **summary}
+        mape = evaluate(with_weights(twin, owner["weights"], registry), dataset).test.mape
+    return {"test_mape": mape, "plaintext_test_mape": evaluate(twin, dataset).test.mape, **summary}
 
 
 def run_figures(value: dict) -> dict:
@@ -445,23 +434,18 @@ def run_figures(value: dict) -> dict:
     }
 
 
-def _model_meta(kind, data, label_column, table, dataset, time_column, load_column, holiday_calendar, window, lags,
+def _model_meta(kind, data, label_column, table, dataset, time_column, load_column, holiday_calendar, lags,
                 summary) -> dict:
-    """What ``approx train`` records beside the weights, so that ``approx evaluate`` reads the file."""
-    from nn.provenance import series_record, source_record
+    """What ``approx train`` records beside the weights (and that it ran on shares), so that ``approx evaluate``
+    reads the file."""
+    from nn.persistence import classifier_metadata, forecaster_metadata
 
-    record = {"summary": json.loads(dumps({**summary, "train": {
-        "seed": summary["seed"], "batch_size": summary["batch_size"], "lr": summary["lr"], "l2": summary["l2"],
-        "epochs": summary["epochs"], "secure": True, "frac_bits": summary["frac_bits"],
-        "truncation": summary["truncation"]}}))}
+    recorded = {**summary, "train": {key: summary[key] for key in ("seed", "batch_size", "lr", "l2", "epochs")}}
+    secure = {"frac_bits": summary["frac_bits"], "truncation": summary["truncation"]}
     if kind == "mlp":
-        return {"data": {**source_record(data or "digits"), "label_column": label_column, "steps": 1,
-                         "classes": table.classes}, **record}
-    from cli.train_commands import parse_lags
-
-    return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
-            "data": series_record(data or "taylor", time_column, load_column, holiday_calendar),
-            "features": {"window": window, "lags": list(parse_lags(None, None, lags))}, **record}
+        return classifier_metadata(data or "digits", label_column, 1, table.classes, recorded, secure=secure)
+    return forecaster_metadata(dataset, data or "taylor", time_column, load_column, holiday_calendar, lags, recorded,
+                               secure=secure)
 
 
 def _echo(summary: dict, kind: str) -> None:

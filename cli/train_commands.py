@@ -12,10 +12,10 @@ import click
 import numpy as np
 
 from approx.errors import ApproxError
+from approx.strict_json import dumps
 from cli.app import Failed, approx, registry_option
 from cli.extras import require
 from cli.progress import progress
-from cli.strict_json import dumps
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
 
 def _model_data_options(data_help: str):
@@ -52,13 +52,6 @@ def with_evaluate_data_options(fn):
         "file; refused if that file changed since]."), fn)
 
 
-def model_dataset(meta: dict, data, time_column, load_column, holiday_calendar):
-    """:func:`nn.provenance.model_dataset` (kept under this name for the secure commands and their tests)."""
-    from nn.provenance import model_dataset as rebuild
-
-    return rebuild(meta, data, time_column, load_column, holiday_calendar)
-
-
 def parse_lags(ctx, param, text):
     """Click callback: '48,336' -> (48, 336); empty -> ()."""
     if not text:
@@ -77,16 +70,17 @@ def _pct(value) -> str:
     return f"{value:.3f}%" if np.isfinite(value) else "n/a"
 
 
-def _metrics_table(result: dict) -> str:
-    rows = [("model", result["test"], result["val"])]
-    rows += [(name.replace("_", " "), test, result["baselines_val"].get(name))
-             for name, test in result["baselines"].items()]
+def _metrics_table(result) -> str:
+    """The table of an :class:`nn.evaluation.Evaluation`: the model and the baselines, test and validation."""
+    rows = [("model", result.test, result.val)]
+    rows += [(name.replace("_", " "), test, result.baselines_val.get(name))
+             for name, test in result.baselines.items()]
     lines = [f"{'':20}{'test RMSE':>11}{'test MAE':>10}{'test MAPE':>11}{'val MAPE':>10}"]
-    lines += [f"{name:20}{t['rmse']:11.1f}{t['mae']:10.1f}{_pct(t['mape']):>11}"
-              + (f"{_pct(v['mape']):>10}" if v else f"{'-':>10}") for name, t, v in rows]
+    lines += [f"{name:20}{t.rmse:11.1f}{t.mae:10.1f}{_pct(t.mape):>11}"
+              + (f"{_pct(v.mape):>10}" if v else f"{'-':>10}") for name, t, v in rows]
     lines.append("(RMSE and MAE in MW)")
-    if result["outside_interval"]:
-        worst = max(result["outside_interval"].items(), key=lambda kv: kv[1])
+    if result.outside_interval:
+        worst = max(result.outside_interval.items(), key=lambda kv: kv[1])
         lines.append(f"pre-activations outside the fitted interval: at most {100 * worst[1]:.3f}% ({worst[0]})")
     return "\n".join(lines)
 
@@ -287,6 +281,7 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     require("evaluate", "nn")
     from nn.evaluation import evaluate
     from nn.persistence import load_model
+    from nn.provenance import model_dataset
 
     model, meta = load_model(model_file, registry=registry)
     if meta["model"] != "forecaster":
@@ -295,10 +290,9 @@ def evaluate_command(model_file, data, time_column, load_column, holiday_calenda
     dataset = model_dataset(meta, data, time_column, load_column, holiday_calendar)
     result = evaluate(model, dataset)
     if as_json:
-        click.echo(dumps({"data": dataset.source, "test_rmse": result["test"]["rmse"],
-                          "test_mae": result["test"]["mae"], "test_mape": result["test"]["mape"],
-                          "val_mape": result["val"]["mape"], "baselines": result["baselines"],
-                          "outside_interval": result["outside_interval"]}))
+        click.echo(dumps({"data": dataset.source, "test_rmse": result.test.rmse, "test_mae": result.test.mae,
+                          "test_mape": result.test.mape, "val_mape": result.val.mape,
+                          "baselines": result.as_dict()["baselines"], "outside_interval": result.outside_interval}))
     else:
         click.echo(f"data: {dataset.source}")
         click.echo(_metrics_table(result))
@@ -332,6 +326,7 @@ def plot_forecast_command(model_file, output, data, time_column, load_column, ho
     from cli.plot_command import check_figure_output, pyplot, save_figure
     from nn.evaluation import forecast
     from nn.persistence import load_model
+    from nn.provenance import model_dataset
 
     plt = pyplot()
     check_figure_output(output)

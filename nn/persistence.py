@@ -11,7 +11,9 @@ The metadata (key ``metadata`` in the archive, a JSON string) is an object with
   :mod:`nn.provenance`; a forecaster's time and load columns and holiday calendar, a
   classifier's label column, steps per row and class labels), for a forecaster
   ``scaling`` (``load_min``, ``load_max`` in MW) and ``features`` (``window``,
-  ``lags``), and ``summary`` (the training figures and settings, ``summary.train``).
+  ``lags``), and ``summary`` (the training figures and settings, ``summary.train``; for
+  a model trained on secret shares also ``secure`` (true) and the public settings of that
+  run, e.g. ``frac_bits`` and ``truncation``).
 
 Every non-finite number in the metadata is written as null (strict JSON).  Loading
 resolves every activation in the registry again and refuses one that is
@@ -37,8 +39,8 @@ from nn.forecaster import Forecaster, ForecasterConfig
 from nn.network import MLPConfig, Network
 from nn.rnn_classifier import RNNClassifier, RNNClassifierConfig
 
-__all__ = ["save_model", "load_model", "model_kind", "forecaster_metadata", "classifier_metadata", "ModelFileError",
-           "FORMAT", "MODELS"]
+__all__ = ["save_model", "load_model", "model_kind", "forecaster_metadata", "classifier_metadata", "training_summary",
+           "ModelFileError", "FORMAT", "MODELS"]
 
 FORMAT = "approx-model/1"
 OLD_FORMATS = {"approx-forecaster/1": "forecaster"}
@@ -81,7 +83,8 @@ def save_model(path, model, extra: dict | None = None) -> None:
 
 
 def forecaster_metadata(dataset, source: str, time_column: str = "timestamp", load_column: str = "load",
-                        holidays: str = "GB/ENG", lags=(), summary: dict | None = None) -> dict:
+                        holidays: str = "GB/ENG", lags=(), summary: dict | None = None, *,
+                        secure: dict | None = None) -> dict:
     """The metadata a forecaster's model file keeps beside its configuration (``extra`` of :func:`save_model`).
 
     Parameters
@@ -95,6 +98,9 @@ def forecaster_metadata(dataset, source: str, time_column: str = "timestamp", lo
         The lagged-load features, in steps.
     summary : dict, optional
         The training figures and, under ``train``, the settings.
+    secure : dict, optional
+        For a model trained on secret shares, the public settings of that run (``frac_bits``, ``truncation``):
+        recorded in ``summary.train`` beside ``secure: true``.
 
     Returns
     -------
@@ -106,10 +112,11 @@ def forecaster_metadata(dataset, source: str, time_column: str = "timestamp", lo
     return {"scaling": {"load_min": dataset.load_min, "load_max": dataset.load_max},
             "data": series_record(source, time_column, load_column, holidays),
             "features": {"window": int(dataset.window), "lags": [int(v) for v in lags]},
-            "summary": finite(summary or {})}
+            "summary": training_summary(summary or {}, secure)}
 
 
-def classifier_metadata(source: str, label_column: str, steps: int, classes: list, summary: dict) -> dict:
+def classifier_metadata(source: str, label_column: str, steps: int, classes: list, summary: dict, *,
+                        secure: dict | None = None) -> dict:
     """The metadata a classifier's model file keeps beside its configuration (``extra`` of :func:`save_model`).
 
     Parameters
@@ -123,6 +130,8 @@ def classifier_metadata(source: str, label_column: str, steps: int, classes: lis
         The class labels in the order of the outputs.
     summary : dict
         The training figures and, under ``train``, the settings (``seed`` at least; rescoring splits with it).
+    secure : dict, optional
+        As for :func:`forecaster_metadata`.
 
     Returns
     -------
@@ -132,7 +141,28 @@ def classifier_metadata(source: str, label_column: str, steps: int, classes: lis
     from nn.provenance import source_record
 
     return {"data": {**source_record(source), "label_column": label_column, "steps": steps, "classes": classes},
-            "summary": finite(summary)}
+            "summary": training_summary(summary, secure)}
+
+
+def training_summary(summary: dict, secure: dict | None = None) -> dict:
+    """A model file's ``summary``: the training figures in strict JSON, ``train`` marked as a run on secret shares.
+
+    Parameters
+    ----------
+    summary : dict
+        The training figures and, under ``train``, the settings.
+    secure : dict, optional
+        For a model trained on secret shares, the public settings of that run (``frac_bits``, ``truncation``):
+        added to ``train`` beside ``secure: true``.
+
+    Returns
+    -------
+    dict
+        A new dict (``summary`` is not changed) with every NaN or infinity as None.
+    """
+    if secure is not None:
+        summary = {**summary, "train": {**summary.get("train", {}), "secure": True, **secure}}
+    return finite(summary)
 
 
 def model_kind(path) -> str | None:

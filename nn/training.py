@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 
-__all__ = ["TrainConfig", "History", "train", "DIVERGENCE"]
+__all__ = ["TrainConfig", "History", "train", "train_to_the_last_epoch", "DIVERGENCE"]
 
 DIVERGENCE = 1e6
 
@@ -178,4 +178,31 @@ def train(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarr
         for name, value in best_params.items():
             params[name][...] = value
     history.seconds = time.perf_counter() - start
+    return history
+
+
+def train_to_the_last_epoch(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray],
+                            config: TrainConfig) -> History:
+    """:func:`train`, keeping the last epoch's weights instead of the best epoch's.
+
+    Training on secret shares opens no validation loss to choose an epoch with and keeps the weights of its
+    last epoch; this is its plaintext twin (the same initial weights, batches and learning rate).  Give
+    ``config.patience`` above ``config.epochs`` so that every epoch runs.
+
+    Parameters
+    ----------
+    model, train_xy, val_xy, config
+        As for :func:`train`.
+
+    Returns
+    -------
+    History
+        ``best_epoch`` still names the epoch of the lowest validation loss; the weights are the last
+        finished epoch's (of the last epoch before it diverged, if it did).
+    """
+    last = {}
+    history = train(model, train_xy, val_xy, config,
+                    on_epoch=lambda epoch, _: last.update({k: v.copy() for k, v in model.params.items()}))
+    for name, value in last.items():
+        model.params[name][...] = value
     return history

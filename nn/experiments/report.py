@@ -68,7 +68,7 @@ def naive_baselines(dataset) -> dict:
 def _baseline_lines(found: dict) -> list[str]:
     return ["", "## Naive baselines on the same test targets", "",
             "| forecast | test MAPE | test RMSE (MW) |", "|---|---|---|"] + [
-            f"| {name.replace('_', ' ')} | {v['mape']:.3f} | {v['rmse']:.1f} |" for name, v in found.items()]
+            f"| {name.replace('_', ' ')} | {v.mape:.3f} | {v.rmse:.1f} |" for name, v in found.items()]
 
 
 def _lag_lines(results: pd.DataFrame, grid) -> list[str]:

@@ -150,10 +150,10 @@ def _train_one(run: Run, grid: Grid, registry_path: str) -> dict:
                         TrainConfig(grid.epochs, grid.batch_size, grid.lr, 0.0, 5.0, grid.patience, run.seed))
         result = evaluate(model, data)
         row.update(status="diverged" if history.diverged else "ok",
-                   test_rmse=result["test"]["rmse"], test_mae=result["test"]["mae"],
-                   test_mape=result["test"]["mape"], val_mape=result["val"]["mape"],
+                   test_rmse=result.test.rmse, test_mae=result.test.mae,
+                   test_mape=result.test.mape, val_mape=result.val.mape,
                    train_seconds=history.seconds, epochs_run=history.epochs_run, best_epoch=history.best_epoch,
-                   outside_interval=max(result["outside_interval"].values(), default=0.0),
+                   outside_interval=max(result.outside_interval.values(), default=0.0),
                    val_curve=json.dumps([float(v) for v in history.val_loss]))
         if history.diverged:
             row.update(test_rmse=np.nan, test_mae=np.nan, test_mape=np.nan, val_mape=np.nan)

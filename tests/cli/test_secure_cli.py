@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import approx
 from cli import approx as cli_group
+from tests.strategies import POLY_CELL, POLY_GATE
 
 ACT = "tanh-minimax-7[-4,4]"
 
@@ -78,8 +79,6 @@ def test_unsafe_fractional_bits_are_refused_naming_the_largest_safe(registry):
 
 
 def test_model_files_with_wrong_metadata_are_refused(tmp_path, poly_registry):
-    from tests.strategies import POLY_CELL, POLY_GATE
-
     reg = str(poly_registry.path)
     trained = CliRunner().invoke(cli_group, [
         "train", "--gate-activation", POLY_GATE, "--cell-activation", POLY_CELL, "--hidden-activation", "square",
@@ -179,3 +178,56 @@ def test_a_dealer_that_fails_otherwise_says_so_in_one_line(monkeypatch):
     result = CliRunner().invoke(cli_group, ["dealer", "--listen", "127.0.0.1:0"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
     assert result.output.splitlines()[1:] == ["approx: error: MemoryError: out of memory"]  # after 'listening on'
+
+
+def test_a_model_with_a_non_polynomial_layer_is_refused_with_the_layer_and_the_fix(poly_registry, tmp_path):
+    from nn.forecaster import Forecaster, ForecasterConfig
+    from nn.persistence import save_model
+
+    save_model(tmp_path / "m.npz", Forecaster(ForecasterConfig(5, 4, 3, POLY_GATE, POLY_CELL, "standard", "relu",
+                                                               "identity"), registry=poly_registry))
+    before = (tmp_path / "m.npz").read_bytes()
+    result = CliRunner().invoke(cli_group, ["secure", "infer", str(tmp_path / "m.npz"), "--registry",
+                                            str(poly_registry.path)])
+    assert result.exit_code == 2 and "hidden activation of this model is relu" in result.output
+    assert "--hidden-activation square" in result.output and (tmp_path / "m.npz").read_bytes() == before
+
+
+def test_secure_infer_command_on_a_trained_model(poly_registry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reg = str(poly_registry.path)
+    trained = CliRunner().invoke(cli_group, [
+        "train", "--gate-activation", POLY_GATE, "--cell-activation", POLY_CELL, "--hidden-activation", "square",
+        "--output-activation", "identity", "--hidden-size", "4", "--dense-size", "3", "--epochs", "1",
+        "--batch-size", "64", "--registry", reg, "-o", "m.npz", "--json"], catch_exceptions=False)
+    assert trained.exit_code == 0
+    refused = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8"])
+    assert refused.exit_code == 2 and "outside its interval" in refused.output and "--allow-out-of-range" in \
+        refused.output  # the published weight bounds let the gates' inputs leave [-8, 8]
+    auto = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8",
+                                          "--batch-size", "4", "--json", "--allow-out-of-range"],
+                              catch_exceptions=False)
+    chosen = json.loads(auto.stdout.splitlines()[-1])  # the largest frac bits whose bound fits 2^-20, from 12 up
+    assert "WARNING" in auto.output and chosen["out_of_range"]
+    assert chosen["truncation"] == "local" and 12 <= chosen["frac_bits"] < 16
+    assert chosen["truncation_failure_bound"] <= chosen["max_failure_probability"] == 2.0**-20
+    more = ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8", "--allow-out-of-range", "--frac-bits",
+            str(chosen["frac_bits"] + 1)]
+    unsafe = CliRunner().invoke(cli_group, [*more, "--truncation", "local"])
+    assert unsafe.exit_code == 2 and f"the largest safe setting is --frac-bits {chosen['frac_bits']}" in unsafe.output
+    assert "--truncation dealer" in unsafe.output and len(unsafe.output.strip().splitlines()) == 1
+    dealer = json.loads(CliRunner().invoke(cli_group, [*more, "--batch-size", "4", "--json"]).stdout.splitlines()[-1])
+    assert dealer["truncation"] == "dealer" and dealer["frac_bits"] == chosen["frac_bits"] + 1  # auto keeps the bits
+    assert dealer["truncation_failure_bound"] == 0.0 and dealer["max_abs_difference"] < 1e-3
+    assert dealer["rounds"] == dealer["floor_rounds"] * 2 and dealer["floor_rounds"] > 151  # truncation rounds
+    out = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "8",
+                                         "--batch-size", "4", "--json", "--allow-out-of-range", "--frac-bits", "16",
+                                         "--max-failure-probability", "0.5"], catch_exceptions=False)
+    summary = json.loads(out.stdout.splitlines()[-1])  # 16 bits, the (loose) failure bound accepted up to 1/2
+    assert summary["windows"] == 8 and summary["max_abs_difference"] < 1e-3 and summary["frac_bits"] == 16
+    assert abs(summary["mape_difference"]) < 0.05 and summary["truncation_failure_bound"] <= 0.5
+    assert summary["rounds"] == 2 * (7 * 21 + 4)  # two batches of the 20-step schedule
+    text = CliRunner().invoke(cli_group, ["secure", "infer", "m.npz", "--registry", reg, "--limit", "2",
+                                          "--allow-out-of-range"], catch_exceptions=False).output
+    assert "largest |secure - plaintext| forecast" in text and "rounds 151 (floor 151)" in text
+    assert os.path.exists("m.npz")

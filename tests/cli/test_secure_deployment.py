@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tests.certificates import make_certificates
 from cli import approx as cli_group
-from cli.train_commands import model_dataset
+from nn.provenance import model_dataset
 from tests.strategies import POLY_CELL, POLY_GATE
 from nn.data import load_series
 from nn.evaluation import forecast

@@ -44,6 +44,10 @@ def test_mlp_round_trip_model_file_read_by_evaluate(poly_registry, tmp_path, mon
     assert summary["bytes_per_party_per_step"] == mlp_step_cost((64, 4, 10), 16)["bytes_per_party"]
     assert summary["setup_rounds"] == 1 and summary["setup_bytes_per_party"] % (8 * 64) == 0
     assert abs(summary["test_accuracy"] - summary["plaintext_test_accuracy"]) <= 0.05
+    with np.load("m.npz") as archive:  # the file says it was trained on shares, with which bits and truncation
+        train = json.loads(str(archive["metadata"]))["summary"]["train"]
+    assert train["secure"] is True and train["seed"] == 0 and train["epochs"] == 1
+    assert (train["frac_bits"], train["truncation"]) == (summary["frac_bits"], summary["truncation"])
     scored = invoke(["evaluate", "m.npz", "--json"], poly_registry)
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout)["test_accuracy"] == pytest.approx(summary["test_accuracy"])

@@ -184,6 +184,9 @@ def test_the_model_owner_may_start_from_weights_of_its_own(hosts, poly_registry)
     assert json.loads(outcome["data"][1])["initial_weights"] == "model-owner"
     meta = json.loads(str(np.load(hosts["model"] / "tuned.npz")["metadata"]))
     assert meta["config"]["hidden"] == [4] and meta["data"]["classes"] == list(range(10))
+    owner = json.loads(outcome["model"][1])  # the file says it was trained on shares, per role, with which settings
+    assert {k: meta["summary"]["train"][k] for k in ("secure", "per_role", "frac_bits", "truncation")} == {
+        "secure": True, "per_role": True, "frac_bits": owner["frac_bits"], "truncation": owner["truncation"]}
 
 
 @pytest.mark.parametrize("args,message", [

@@ -1,5 +1,7 @@
 """The built-in data, user CSVs with clear errors, the 58 features, the split and the baselines."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 
 from nn.data import DataError, load_series
 from nn.features import FEATURES, WINDOW, make_dataset
-from nn.metrics import baselines, scores
+from nn.metrics import Scores, baselines, scores
 
 
 def test_taylor_equals_pmdarimas_copy_value_for_value():
@@ -91,11 +93,13 @@ def test_metrics_and_baselines_on_known_series():
     loads = np.arange(1.0, 201.0)
     pos = np.arange(60, 200)
     b = baselines(loads, pos)
-    assert b["persistence"]["mae"] == 1.0 and b["seasonal_naive_day"]["mae"] == 48.0
+    assert b["persistence"].mae == 1.0 and b["seasonal_naive_day"].mae == 48.0
     assert "seasonal_naive_week" not in b  # targets from 60 on have no week of history
-    assert baselines(np.arange(1.0, 501.0), np.arange(336, 500))["seasonal_naive_week"]["mae"] == 336.0
+    assert baselines(np.arange(1.0, 501.0), np.arange(336, 500))["seasonal_naive_week"].mae == 336.0
     s = scores(np.array([110.0, 90.0]), np.array([100.0, 100.0]))
-    assert s == {"rmse": 10.0, "mae": 10.0, "mape": 10.0}
+    assert s == Scores(rmse=10.0, mae=10.0, mape=10.0) and s.as_dict() == {"rmse": 10.0, "mae": 10.0, "mape": 10.0}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.mape = 0.0
 
 
 def _weekly_series(weeks: int, seed: int) -> pd.Series:
@@ -135,8 +139,8 @@ def test_weekly_lag_of_a_weekly_series_forecasts_it_exactly():
     # the weekly naive baseline scores exactly the targets the model predicts, with zero error
     test_pos = data.target_pos[data.splits["test"]]
     assert np.allclose(data.loads[test_pos], data.to_mw(yt[:, 0]))
-    assert baselines(data.loads, test_pos)["seasonal_naive_week"]["mape"] == 0.0
-    assert baselines(data.loads, test_pos)["seasonal_naive_day"]["mape"] > 1.0
+    assert baselines(data.loads, test_pos)["seasonal_naive_week"].mape == 0.0
+    assert baselines(data.loads, test_pos)["seasonal_naive_day"].mape > 1.0
 
 
 def test_bad_lags_are_refused():

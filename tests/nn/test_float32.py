@@ -6,11 +6,9 @@ import json
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 
 from approx import ApproxError, Registry, fit
-from cli import approx
 from tests.strategies import POLY_CELL, POLY_GATE
 from nn import lstm_kernels
 from nn.activation import LayerActivation
@@ -172,16 +170,3 @@ def test_a_float32_model_file_loads_as_float32_and_an_old_file_as_float64(tmp_pa
              **{k: v.astype(np.float64) for k, v in arrays.items()})
     old, _ = load_model(tmp_path / "old.npz")
     assert old.config.dtype == "float64" and old.params["lstm1.weight_ih"].dtype == np.float64
-
-
-def test_train_dtype_option(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    args = ["train", "--epochs", "1", "--batch-size", "64", "--hidden-size", "4", "--dense-size", "2", "--json"]
-    summary = json.loads(runner.invoke(approx, [*args, "--dtype", "float32", "-o", "m.npz"],
-                                       catch_exceptions=False).stdout)
-    assert summary["train"]["dtype"] == "float32"
-    with np.load("m.npz") as archive:
-        assert archive["lstm1.weight_ih"].dtype == np.float32
-    bad = runner.invoke(approx, [*args, "--dtype", "float16", "-o", "never.npz"])
-    assert bad.exit_code == 2 and "float16" in bad.output and not (tmp_path / "never.npz").exists()

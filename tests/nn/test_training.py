@@ -12,7 +12,7 @@ from nn.evaluation import evaluate
 from nn.features import make_dataset
 from nn.forecaster import Forecaster, ForecasterConfig
 from nn.persistence import ModelFileError, load_model, save_model
-from nn.training import TrainConfig, evaluate_loss, train
+from nn.training import TrainConfig, evaluate_loss, train, train_to_the_last_epoch
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,14 @@ def test_early_stopping_restores_the_best_epoch(poly_registry, small_data):
         assert evaluate_loss(model, *va) == pytest.approx(min(h.val_loss), rel=1e-12)
 
 
+def test_training_to_the_last_epoch_keeps_the_last_epochs_weights(poly_registry, small_data):
+    _, tr, va = small_data
+    model = small_model(poly_registry, True)
+    h = train_to_the_last_epoch(model, tr, va, TrainConfig(epochs=4, batch_size=32, lr=0.3, patience=5))
+    assert not h.diverged and h.epochs_run == 4 and h.best_epoch < 4  # a run whose best epoch is not the last
+    assert evaluate_loss(model, *va) == pytest.approx(h.val_loss[-1], rel=1e-12)
+
+
 def test_gradient_clipping_bounds_the_step(poly_registry, small_data):
     _, (x, y), va = small_data
     model = small_model(poly_registry)
@@ -109,13 +117,30 @@ def test_save_load_round_trip_and_refusals(tmp_path, small_data):
         load_model(tmp_path / "bad.npz", registry=reg)
 
 
+def test_metadata_of_a_model_trained_on_shares_marks_its_training_settings(small_data):
+    from nn.persistence import classifier_metadata, forecaster_metadata
+
+    data, _, _ = small_data
+    summary = {"test_mape": float("nan"), "train": {"seed": 3, "lr": 0.1}}
+    plain = forecaster_metadata(data, "taylor", summary=summary)
+    assert plain["summary"] == {"test_mape": None, "train": {"seed": 3, "lr": 0.1}}  # strict JSON, nothing added
+    secure = forecaster_metadata(data, "taylor", summary=summary, secure={"frac_bits": 16, "truncation": "dealer"})
+    assert secure["summary"]["train"] == {"seed": 3, "lr": 0.1, "secure": True, "frac_bits": 16, "truncation": "dealer"}
+    assert summary["train"] == {"seed": 3, "lr": 0.1}  # the caller's summary is left as it was
+    classifier = classifier_metadata("digits", "label", 1, [0, 1], {"train": {"seed": 0}}, secure={"frac_bits": 8})
+    assert classifier["summary"]["train"] == {"seed": 0, "secure": True, "frac_bits": 8}
+
+
 def test_evaluate_reports_mw_metrics_and_baselines(poly_registry, small_data):
     data, _, _ = small_data
     result = evaluate(small_model(poly_registry, True), data)
-    assert set(result["test"]) == {"rmse", "mae", "mape"}
-    assert set(result["baselines"]) == {"persistence", "seasonal_naive_day", "seasonal_naive_week"}
-    assert result["test"]["rmse"] >= result["test"]["mae"] > 0
-    json.dumps(result)
+    assert set(result.baselines) == set(result.baselines_val) == {"persistence", "seasonal_naive_day",
+                                                                 "seasonal_naive_week"}
+    assert result.test.rmse >= result.test.mae > 0 and result.val.rmse >= result.val.mae > 0
+    figures = json.loads(json.dumps(result.as_dict()))  # plain JSON, every Scores as its three numbers
+    assert set(figures) == {"val", "test", "baselines", "baselines_val", "outside_interval"}
+    assert figures["test"] == {"rmse": result.test.rmse, "mae": result.test.mae, "mape": result.test.mape}
+    assert figures["baselines"]["persistence"]["mape"] == result.baselines["persistence"].mape
 
 
 def test_clipping_keeps_polynomials_inside_their_interval(poly_registry):
