@@ -8,9 +8,19 @@ import click
 
 from approx.errors import ApproxError
 
-__all__ = ["approx", "registry_option", "main", "Failed", "INTERRUPTED"]
+__all__ = ["approx", "registry_option", "main", "Failed", "INTERRUPTED", "FiniteRange"]
 
 INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that also refuses NaN and infinities (NaN passes every range comparison)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class Failed(Exception):

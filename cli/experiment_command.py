@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from approx.errors import ApproxError
-from cli.app import Failed, approx, registry_option
+from cli.app import Failed, FiniteRange, approx, registry_option
 from cli.extras import require
 from cli.train_commands import parse_lags
 
@@ -63,7 +63,7 @@ def _describe(row: dict) -> str:
 @click.option("--epochs", type=click.IntRange(1), default=25, show_default=True,
               help="At most this many epochs per run.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per SGD step.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True, help="Learning rate.")
+@click.option("--lr", type=FiniteRange(0, min_open=True), default=0.5, show_default=True, help="Learning rate.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Early stopping: epochs without a better validation loss.")
 @click.option("--hidden-size", type=click.IntRange(1), default=40, show_default=True,

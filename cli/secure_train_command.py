@@ -12,7 +12,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from approx.strict_json import dumps
-from cli.app import registry_option
+from cli.app import FiniteRange, registry_option
 from cli.model_shares import SHARE_FORMAT, check_share_output, share_paths, write_shares
 from cli.progress import progress
 from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
@@ -200,9 +200,9 @@ def hyper_options(fn):
                      help="Epochs (all are run)."),
         click.option("--batch-size", type=click.IntRange(1, 1 << 16), default=None,
                      help="Samples per SGD step [default: 16 for the mlp, 64 for the forecaster]."),
-        click.option("--lr", type=click.FloatRange(0, 1e6, min_open=True), default=None,
+        click.option("--lr", type=FiniteRange(0, 1e6, min_open=True), default=None,
                      help="Public learning rate [default: mlp 2, forecaster 0.1]."),
-        click.option("--l2", type=click.FloatRange(0, 1e6), default=0.0, show_default=True,
+        click.option("--l2", type=FiniteRange(0, 1e6), default=0.0, show_default=True,
                      help="L2 regularisation lambda."),
         click.option("--seed", type=click.IntRange(0, (1 << 63) - 1), default=0, show_default=True,
                      help="Public seed of the initial weights and of the order of the samples."),

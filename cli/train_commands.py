@@ -13,7 +13,7 @@ import numpy as np
 
 from approx.errors import ApproxError
 from approx.strict_json import dumps
-from cli.app import Failed, approx, registry_option
+from cli.app import Failed, FiniteRange, approx, registry_option
 from cli.extras import require
 from cli.progress import progress
 from nn.dtypes import DEFAULT_DTYPE, DTYPES
@@ -142,10 +142,10 @@ def training_options(kind: str, batch_size: int, lr_help: str, patience: int):
                      help="At most this many epochs."),
         click.option("--batch-size", type=click.IntRange(1), default=batch_size, show_default=True,
                      help="Samples per SGD step" + (" (1: per-sample SGD)." if batch_size == 1 else ".")),
-        click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help=lr_help),
-        click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True,
+        click.option("--lr", type=FiniteRange(0, min_open=True), default=None, help=lr_help),
+        click.option("--l2", type=FiniteRange(0), default=0.0, show_default=True,
                      help="L2 regularisation lambda."),
-        click.option("--clip-norm", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
+        click.option("--clip-norm", type=FiniteRange(0, min_open=True), default=5.0, show_default=True,
                      help="Gradient-norm clipping."),
         click.option("--patience", type=click.IntRange(1), default=patience, show_default=True,
                      help="Early stopping: epochs without a better validation loss."),

@@ -402,3 +402,13 @@ def test_secure_infer_says_which_data_it_used(cli, tmp_path):
     # more than 2 parties truncate with the dealer (local truncation is a 2-party protocol)
     three = strict(cli(*args, "--parties", "3", "--json").stdout)
     assert three["parties"] == 3 and three["truncation"] == "dealer" and three["max_abs_difference"] < 1e-3
+
+
+@pytest.mark.parametrize("args", [["train", "--lr", "nan"], ["train", "mlp", "--l2", "inf"],
+                                  ["train", "rnn", "--clip-norm", "nan"], ["secure", "train", "--lr", "nan"],
+                                  ["secure", "train", "--l2", "nan"], ["experiment", "--lr", "nan"]])
+def test_non_finite_hyper_parameters_are_refused_in_one_line(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # NaN passes every range comparison: it used to run and fail deep inside
+    result = CliRunner().invoke(approx, args)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "is not a finite number" in result.output and list(tmp_path.iterdir()) == []
