@@ -13,16 +13,16 @@ import numpy as np
 from approx.errors import ApproxError
 from approx.strict_json import dumps
 from cli.app import FiniteRange, registry_option
-from cli.model_shares import SHARE_FORMAT, check_share_output, share_paths, write_shares
+from cli.model_shares import check_share_output, share_paths, write_shares
 from cli.progress import progress
 from cli.secure_commands import Bounded, allow_out_of_range_option, secure, timeout_option, truncation_option
 
-__all__ = ["secure_train_command", "train_program", "SHARE_FORMAT", "step_progress", "epoch_losses", "run_figures",
+__all__ = ["secure_train_command", "train_program", "step_progress", "epoch_losses", "run_figures",
            "echo_run", "data_options", "design_options", "hyper_options", "safety_training_options"]
-TRAINING_BUDGET = 1e-6
+TRAINING_BUDGET = 1e-6  # mpc.training.precision.FAILURE_BUDGET, without importing mpc before a command runs
 BUDGET = Bounded("probability", 0.0, TRAINING_BUDGET, f"a probability above 0 and at most {TRAINING_BUDGET:g}")
 BOUND = Bounded("bound", 0.0, 1e6, "a number above 0 and at most 1e6")
-MODEL_OWNER = 0
+MODEL_OWNER = 0  # mpc.forecaster.MODEL_OWNER, likewise
 
 
 def train_program(session, kind, config, activations, parts, settings, weights, weight_bounds, keep_shared,
@@ -35,8 +35,6 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     (``keep_shared``), the validation losses (model owner), the test predictions (data owner), the step losses
     (``settings.reveal_loss``) and the step's cost.
     """
-    import json
-
     from mpc.inference import describe_activations
     from mpc.training.loop import DATA_OWNER, Samples, secure_train
     from mpc.training.precision import OutOfRangeWarning
@@ -478,7 +476,9 @@ def echo_run(summary: dict) -> None:
                  if summary["failure_bound_conditional"] else "")
     if summary["truncation"] == "dealer":
         click.echo("truncations with the dealer's help: exact to one unit, they cannot fail (one opening of every "
-                   "truncated element, counted above)")
+                   "truncated element, counted above)" + (
+                       "; that no value reaches 2^62 in the ring rests on the declared bounds and on the "
+                       "pre-activations staying inside the intervals" if condition else ""))
     else:
         click.echo(f"local truncations of the run fail with probability below "
                    f"{summary['truncation_failure_bound']:.1e} (budget {summary['max_failure_probability']:.1e})"
