@@ -137,6 +137,10 @@ def test_the_built_wheel_trains_from_an_empty_folder(tmp_path):
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     check(str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel))
+    for extra in EXTRAS:  # each extra's requirements resolve against what `pip install -e '.[dev]'` installed
+        done = subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--dry-run", f"{wheel}[{extra}]"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "does not provide the extra" not in done.stderr, (extra, done.stderr[-2000:])
     shutil.rmtree(source)
     empty = tmp_path / "empty"
     empty.mkdir()
