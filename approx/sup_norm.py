@@ -4,7 +4,8 @@ The sup norm of e = f - p is attained at an end of the interval or at a
 critical point of e.  :func:`local_extrema` brackets every local extremum of
 |e| on a dense grid (Chebyshev-spaced and equispaced points together, so that
 the clustered extrema near the ends of a near-best approximation are
-separated) and refines each by golden-section search for the critical point;
+separated) and refines each by golden-section search for the critical point (all brackets in one numpy
+call per iteration, where scipy.optimize.minimize_scalar would refine them one at a time);
 :func:`max_error` evaluates |e| there in 40-digit mpmath arithmetic.  The
 result is a value of |e| at actual points: a lower bound on the sup norm that
 is tight when every extremum is bracketed (a certified upper bound comes from
