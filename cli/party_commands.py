@@ -190,7 +190,10 @@ def party(role, model_file, data, time_column, load_column, holiday_calendar, sp
         recorded = (shared[0].get("model_metadata") or {}) if shared else {}
 
         def windows(features):
-            ds = model_dataset({**recorded, "features": features}, data, time_column, load_column, holiday_calendar)
+            meta = {**recorded, "features": {"window": features["window"], "lags": features["lags"]}}
+            if features["scaling"] is not None:  # the model's min-max scaling, announced by the model owner
+                meta["scaling"] = dict(zip(("load_min", "load_max"), features["scaling"]))
+            ds = model_dataset(meta, data, time_column, load_column, holiday_calendar)
             x = ds.x if split == "all" else ds.part(split)[0]
             dataset["ds"], dataset["x"] = ds, x[:limit] if limit else x
             return dataset["x"]

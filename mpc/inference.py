@@ -49,7 +49,8 @@ _SIZES = ("input_size", "hidden_size", "dense_size")
 
 def describe_model(config: dict, activations: dict, weights: dict, features: dict) -> dict:
     """The model owner's public announcement: configuration, activations (with coefficients), weight bounds,
-    and the input features the model reads (window length, lags) so that the data owner can build its windows.
+    and the input features the model reads (window length, lags, and the min-max scaling of the loads it was
+    trained with) so that the data owner can build its windows as the model expects them.
 
     Parameters
     ----------
@@ -58,7 +59,9 @@ def describe_model(config: dict, activations: dict, weights: dict, features: dic
     activations : dict of role -> approx.Activation
     weights : dict of str -> ndarray
     features : dict
-        ``window`` (steps per window) and ``lags`` (list of int), as the model was trained with.
+        ``window`` (steps per window), ``lags`` (list of int) and ``scaling`` ((smallest, largest) load of the
+        training data, or None when the data owner holds it, as for a model trained on shares), as the model
+        was trained with.
 
     Raises
     ------
@@ -70,7 +73,15 @@ def describe_model(config: dict, activations: dict, weights: dict, features: dic
     keep = (*_SIZES, "cell", "highway", "highway_features")
     return {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if k in keep},
             "activations": described, "bounds": weight_bounds(weights),
-            "features": {"window": features.get("window"), "lags": list(features.get("lags", []))}}
+            "features": {"window": features.get("window"), "lags": list(features.get("lags", [])),
+                         "scaling": None if features.get("scaling") is None else
+                         [float(v) for v in features["scaling"]]}}
+
+
+def _scaling(value) -> bool:
+    """A (smallest, largest) load: two finite numbers, the first below the second."""
+    return (isinstance(value, list) and len(value) == 2 and all(type(v) in (int, float) for v in value)
+            and all(math.isfinite(v) and abs(v) < 1e15 for v in value) and value[0] < value[1])
 
 
 def _bad(what: str):
@@ -90,11 +101,12 @@ def public_model(announced) -> tuple[dict, dict, dict, dict]:
         raise _bad("something other than a configuration, activations, bounds and features")
     config, acts, bounds = announced["config"], announced["activations"], announced["bounds"]
     features = announced["features"]
-    if not isinstance(features, dict) or set(features) != {"window", "lags"} or not (
+    if not isinstance(features, dict) or set(features) != {"window", "lags", "scaling"} or not (
             features["window"] is None or type(features["window"]) is int and 1 <= features["window"] <= 1 << 14) \
             or not isinstance(features["lags"], list) or not all(type(v) is int and 1 <= v <= 1 << 20
-                                                                  for v in features["lags"]):
-        raise _bad("input features other than a window length and lags")
+                                                                  for v in features["lags"]) \
+            or not (features["scaling"] is None or _scaling(features["scaling"])):
+        raise _bad("input features other than a window length, lags and a load scaling")
     if not isinstance(config, dict) or not all(type(config.get(k)) is int and 1 <= config[k] <= 1 << 14
                                                for k in _SIZES):
         raise _bad("a configuration without sizes from 1 to 16384")

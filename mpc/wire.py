@@ -39,7 +39,7 @@ __all__ = ["MessageType", "TransportError", "PeerError", "ProtocolError", "send_
            "peer_name", "peer_text", "DEALER", "PROTOCOL_VERSION", "HELLO_LIMIT", "ERROR_LIMIT"]
 
 MAGIC = b"AMPC"
-PROTOCOL_VERSION = 3  # 3: a product request may name rows of a stored mask ([id, rows])
+PROTOCOL_VERSION = 3  # 3: a product request may name rows of a stored mask ([id, rows]); the model owner announces its load scaling
 HEADER = struct.Struct("!4sBBHQ")
 DEALER = 0xFFFF
 HELLO_LIMIT = 4096   # bytes of any message before the peer is authenticated

@@ -34,7 +34,8 @@ def forecaster_inputs(model, meta: dict) -> dict:
     dict
         ``config`` (the ForecasterConfig as a dict), ``activations`` (role -> approx.Activation), ``weights``
         (name -> ndarray, copies of the parameters, e.g. ``lstm1.weight_ih`` of shape (F, 4H)) and ``features``
-        (``window``, ``lags``).
+        (``window``, ``lags`` and ``scaling``: the smallest and largest load the model was trained with, which the
+        data owner must scale its loads by).
 
     Raises
     ------
@@ -46,7 +47,12 @@ def forecaster_inputs(model, meta: dict) -> dict:
     return {"config": dataclasses.asdict(model.config),
             "activations": {role: act.activation for role, act in model.activations().items()},
             "weights": {name: np.array(value) for name, value in model.params.items()},
-            "features": meta.get("features", {})}
+            "features": {**meta.get("features", {}), "scaling": _scaling(meta)}}
+
+
+def _scaling(meta: dict) -> tuple | None:
+    scaling = meta.get("scaling")
+    return None if not scaling else (float(scaling["load_min"]), float(scaling["load_max"]))
 
 
 def read_forecaster_inputs(path, registry=None) -> tuple[dict, dict, object]:

@@ -230,7 +230,9 @@ def share_record(session, kind: str, config: dict, described: dict, features: di
         config = {**config, "highway": 0, "highway_features": []}
     return {"model": kind, "sharing": sharing, "frac_bits": session.encoder.frac_bits,
             "announcement": {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
-                             "activations": described, "bounds": dict(final_bounds), "features": features}}
+                             "activations": described, "bounds": dict(final_bounds),
+                             # the load scaling is the data owner's (its model metadata), not announced
+                             "features": {**features, "scaling": None} if kind == "forecaster" else features}}
 
 
 def training_program(session, model: dict | None, data: dict | None, settings: dict) -> dict:

@@ -94,15 +94,20 @@ def test_three_hosts_compute_what_the_local_mode_does(hosts, truncation):
         assert json.loads(outcome["dealer"][1])["counts"]["truncation"] > 0
     assert "secure" in data and "windows" not in model and "secure" not in model  # the model owner learns nothing
     forecasts = np.load(hosts["data"] / "forecasts.npy")
-    # the plaintext model on the same windows, built as the data owner builds them (from the announced
-    # features; it scales its loads by their own range, which the model's file does not announce): the secure
-    # forecasts are within the fixed-point noise of it
+    # the plaintext model on the same windows, scaled by the model's own min-max scaling (announced by the model
+    # owner; the data owner's 40 days have another range): the secure forecasts are within the fixed-point noise
     model_, meta = load_model(hosts["model"] / "m.npz", registry=hosts["model"] / "r.json")
-    dataset = model_dataset({"features": meta["features"]}, str(hosts["data"] / "loads.csv"), "timestamp", "load",
-                            "GB/ENG")
+    dataset = model_dataset({"features": meta["features"], "scaling": meta["scaling"]},
+                            str(hosts["data"] / "loads.csv"), "timestamp", "load", "GB/ENG")
+    own = model_dataset({"features": meta["features"]}, str(hosts["data"] / "loads.csv"), "timestamp", "load",
+                        "GB/ENG")
+    assert (own.load_min, own.load_max) != (dataset.load_min, dataset.load_max)  # the scaling matters here
     plain = dataset.to_mw(forecast(model_, dataset.part("test")[0][:6]))
     assert forecasts.shape == (6,)
     assert np.max(np.abs(forecasts - plain)) < 2.0 ** (8 - data["frac_bits"]) * (dataset.load_max - dataset.load_min)
+    # and far closer to it than to the model fed loads scaled by the data owner's own range
+    plain_own = own.to_mw(forecast(model_, own.part("test")[0][:6]))
+    assert 10 * np.max(np.abs(forecasts - plain)) < np.max(np.abs(forecasts - plain_own))
     assert sorted(os.listdir(hosts["dealer"])) == ["ca.pem", "me.crt", "me.key"]  # the dealer held nothing else
 
 
