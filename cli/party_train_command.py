@@ -29,7 +29,6 @@ __all__ = ["party_train"]
 
 PROGRAM = "mpc.training.protocol.training_program"
 DESIGN = ["model_kind", *MLP_DESIGN, *FORECASTER_DESIGN]
-HYPER = ["epochs", "batch_size", "lr", "l2", "seed", "loss_scale", "weight_bound", "gradient_bound"]
 DATA = ["data", *MLP_DATA, *FORECASTER_DATA]
 
 
@@ -188,11 +187,11 @@ def party_train(role, model_kind, hidden, activation, window, lags, cell, gate_a
     from cli.secure_commands import tls_config
     from cli.train_commands import DEFAULT_OUTPUT, check_output
     from mpc.training.activations import check_trainable
-    from mpc.training.protocol import describe_design
+    from mpc.training.protocol import HYPER, describe_design
 
     ctx = click.get_current_context()
     me, peer_map = party_peers(role, peers, listen)
-    foreign = _given(ctx, DATA) if me == 0 else _given(ctx, DESIGN + HYPER) + (["--init"] if init_file else [])
+    foreign = _given(ctx, DATA) if me == 0 else _given(ctx, [*DESIGN, *HYPER]) + (["--init"] if init_file else [])
     if foreign:
         raise click.UsageError(f"{', '.join(foreign)} belong(s) to the {'data' if me == 0 else 'model'} owner: the "
                                f"{role} holds only {'the design' if me == 0 else 'its data'}")

@@ -36,7 +36,7 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     (``settings.reveal_loss``) and the step's cost.
     """
     from mpc.inference import describe_activations
-    from mpc.training.loop import DATA_OWNER, Samples, secure_train
+    from mpc.training.loop import DATA_OWNER, Samples, batches, secure_train
     from mpc.training.precision import OutOfRangeWarning
     from mpc.training.protocol import share_record
 
@@ -49,7 +49,7 @@ def train_program(session, kind, config, activations, parts, settings, weights, 
     owner = session.comm.position(MODEL_OWNER) is not None
     train, validation = samples(*parts["train"]), samples(*parts["validation"])
     test = samples(*parts["test"]) if "test" in parts else None
-    steps = settings.epochs * -(-len(train) // settings.batch_size)
+    steps = settings.epochs * batches(train, settings.batch_size)
     with warnings.catch_warnings(), step_progress(steps, settings.epochs, owner and show_progress) as (on_step,
                                                                                                      on_epoch):
         # --allow-out-of-range: one loud line per layer, from the model owner's process (the others see the same)

@@ -56,7 +56,7 @@ from mpc.training.precision import (FAILURE_BUDGET, MIN_FRAC_BITS, PublicBounds,
 from mpc.training.sgd import sgd_update, summed_squared_error
 
 __all__ = ["secure_train", "TrainSettings", "Samples", "SharedSamples", "SecureTrainResult", "build_model",
-           "parameter_shapes", "predict", "validation_loss", "plan_step", "plan_run", "run_failure_bound",
+           "parameter_shapes", "batches", "predict", "validation_loss", "plan_step", "plan_run", "run_failure_bound",
            "MODEL_OWNER", "DATA_OWNER"]
 
 
@@ -352,7 +352,8 @@ def plan_step(kind: str, config: dict, activations: dict, train: Samples, settin
     return stats
 
 
-def _batches(samples: Samples | None, batch_size: int) -> int:
+def batches(samples: Samples | None, batch_size: int) -> int:
+    """Batches of ``batch_size`` in ``samples`` (0 for None): the steps of an epoch, or a prediction's."""
     return 0 if samples is None else -(-len(samples) // batch_size)
 
 
@@ -360,8 +361,8 @@ def run_failure_bound(plan: dict, train: Samples, settings: TrainSettings, valid
                       test: Samples | None = None) -> float:
     """The truncation-failure bound of a run per training step: a step's, and the predictions (validation after
     every epoch, test at the end) spread over the steps, from :func:`plan_step`'s figures."""
-    steps = settings.epochs * _batches(train, settings.batch_size)
-    predictions = settings.epochs * _batches(validation, settings.batch_size) + _batches(test, settings.batch_size)
+    steps = settings.epochs * batches(train, settings.batch_size)
+    predictions = settings.epochs * batches(validation, settings.batch_size) + batches(test, settings.batch_size)
     return plan["truncation_failure_bound"] + predictions * plan["predict_failure_bound"] / steps
 
 
@@ -396,7 +397,7 @@ def plan_run(kind: str, config: dict, activations: dict, train: Samples, setting
     """
     from mpc.planning import choose
 
-    steps = settings.epochs * _batches(train, settings.batch_size)
+    steps = settings.epochs * batches(train, settings.batch_size)
     predicted = tuple(p for p in (validation, test) if p is not None)
 
     def evaluate(f):
@@ -466,7 +467,7 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         raise TrainingPrecisionError(f"secure training runs with 2 parties (the model owner and the data owner), "
                                      f"not {session.parties}")
     frac_bits = session.encoder.frac_bits
-    steps_per_epoch = _batches(train, settings.batch_size)
+    steps_per_epoch = batches(train, settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     predicted = tuple(p for p in (validation, test) if p is not None)
     # overflow and range checks in both modes; the failure bound of local truncation
@@ -487,8 +488,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
     tested = SharedSamples(session, test, targets=False) if test is not None else None
     open_masked(data.x, *(part.x for part in (held_out, tested) if part is not None))
     rng = np.random.default_rng(settings.seed)
-    validation_bound = _batches(validation, settings.batch_size) * plan["predict_failure_bound"]
-    test_bound = _batches(test, settings.batch_size) * plan["predict_failure_bound"]
+    validation_bound = batches(validation, settings.batch_size) * plan["predict_failure_bound"]
+    test_bound = batches(test, settings.batch_size) * plan["predict_failure_bound"]
     result = SecureTrainResult(planned_failure_bound=planned, setup_cost=session.stats() - setup)
     start_bound = session.truncation_failure_bound
     for epoch in range(settings.epochs):
@@ -496,7 +497,8 @@ def secure_train(session: Session, kind: str, config: dict, activations: dict, t
         start = time.perf_counter()
         for step, first in enumerate(range(0, len(train), settings.batch_size)):
             rows = order[first:first + settings.batch_size]
-            before, bound_before = session.stats(), session.truncation_failure_bound
+            before = session.stats() if result.step_cost is None else None  # the first step's cost is kept
+            bound_before = session.truncation_failure_bound
             x, y = data.batch(rows)
             loss = _step(model, params, x, y, settings, bounds, len(rows))
             if loss is not None:

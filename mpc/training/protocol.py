@@ -45,7 +45,7 @@ from approx.errors import ApproxError
 from mpc.forecaster import DATA_OWNER, MODEL_OWNER, weight_bounds
 from mpc.inference import describe_activations, rebuild_activations
 from mpc.planning import agree
-from mpc.training.loop import Samples, TrainSettings, parameter_shapes, plan_run, secure_train
+from mpc.training.loop import Samples, TrainSettings, batches, parameter_shapes, plan_run, secure_train
 from mpc.wire import ProtocolError
 
 __all__ = ["training_program", "describe_design", "public_design", "describe_samples", "public_samples",
@@ -314,7 +314,7 @@ def training_program(session, model: dict | None, data: dict | None, settings: d
     session.set_frac_bits(frac_bits)
     session.set_truncation(planned.truncation)
     if settings.get("on_start"):
-        settings["on_start"](hyper["epochs"] * -(-public["train"].x_shape[0] // hyper["batch_size"]), hyper["epochs"])
+        settings["on_start"](hyper["epochs"] * batches(public["train"], hyper["batch_size"]), hyper["epochs"])
     start = time.perf_counter()
     result = secure_train(session, kind, config, design["activations"], public["train"], train_settings, weights,
                           bounds, validation=public["val"], keep_shared=settings["keep_shared"],
